@@ -1,0 +1,100 @@
+// buildApp: Fastify with hardened server options, the plugins in declared order, then the routes.
+import { join } from 'node:path'
+import { randomUUID } from 'node:crypto'
+import Fastify from 'fastify'
+import autoload from '@fastify/autoload'
+import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import envPlugin, { loadConfig } from './plugins/env.ts'
+import observability, { REDACT_PATHS } from './plugins/observability.ts'
+import errors from './plugins/errors.ts'
+import securityHeaders from './plugins/security-headers.ts'
+import store from './plugins/store.ts'
+import audit from './plugins/audit.ts'
+import auth from './plugins/auth.ts'
+import rateLimits from './plugins/rate-limit.ts'
+import pressure from './plugins/under-pressure.ts'
+import docs from './plugins/docs.ts'
+import type { Env } from './schemas/env.ts'
+
+export interface BuildOptions {
+  /** Raw variables to validate (default: process.env). */
+  env?: NodeJS.ProcessEnv
+  /** pino options, `false` to silence, or a destination stream for tests. */
+  logger?: FastifyServerOptions['logger']
+  loggerStream?: NodeJS.WritableStream
+}
+
+const HEADERS_TIMEOUT_MS = 10_000
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/
+
+/** Fastify's TRUST_PROXY value: false by default so X-Forwarded-For cannot choose a client's address. */
+export function trustProxyValue (value: string): boolean | number | string[] {
+  if (value === 'false' || value === '') return false
+  if (value === 'true') return true
+  if (/^[0-9]{1,2}$/.test(value)) return Number(value)
+  return value.split(',').map((s) => s.trim()).filter(Boolean)
+}
+
+export function serverOptions (config: Env, options: BuildOptions): FastifyServerOptions {
+  const logger = options.logger ?? {
+    level: config.LOG_LEVEL,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    ...(options.loggerStream ? { stream: options.loggerStream } : {})
+  }
+  return {
+    logger,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    // Slow clients are cut off: idle sockets after 10 s, whole requests (headers + body) after 30 s.
+    connectionTimeout: 60_000,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 10_000,
+    trustProxy: trustProxyValue(config.TRUST_PROXY) as FastifyServerOptions['trustProxy'],
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    requestIdHeader: false,
+    // An incoming X-Request-Id is kept only when it is a plain token; anything else gets a fresh id.
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id']
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+    },
+    routerOptions: { maxParamLength: 200 },
+    ajv: {
+      customOptions: {
+        // Unknown fields are an error (additionalProperties: false), not silently dropped.
+        removeAdditional: false,
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: false
+      }
+    }
+  }
+}
+
+export async function buildApp (options: BuildOptions = {}): Promise<FastifyInstance> {
+  const raw = options.env ?? process.env
+  const config = loadConfig(raw)
+  const fastify = Fastify(serverOptions(config, options)).withTypeProvider<TypeBoxTypeProvider>()
+  // Node's own headers timeout bounds a client dripping header bytes (slowloris).
+  fastify.server.headersTimeout = HEADERS_TIMEOUT_MS
+
+  await fastify.register(envPlugin, { env: raw })
+  await fastify.register(observability)
+  await fastify.register(errors)
+  await fastify.register(securityHeaders)
+  await fastify.register(store)
+  await fastify.register(audit)
+  await fastify.register(auth)
+  await fastify.register(rateLimits)
+  await fastify.register(pressure)
+  await fastify.register(docs)
+  await fastify.register(autoload, {
+    dir: join(import.meta.dirname, 'routes'),
+    // Route folders are URL prefixes (routes/openai → /openai); hooks for one folder live in autohooks.ts.
+    autoHooks: true,
+    cascadeHooks: true,
+    ignorePattern: /(^|\/)_|\.test\.ts$/
+  })
+  return fastify
+}
