@@ -68,7 +68,8 @@ async function auth (fastify: FastifyInstance) {
   if (fastify.redis !== null) {
     publisher = fastify.redis
     const subscriber = fastify.createRedisConnection()
-    await subscriber.subscribe(REVOCATION_CHANNEL)
+    // Not awaited: a Redis outage at start must not block the gateway; ioredis resubscribes on reconnect.
+    subscriber.subscribe(REVOCATION_CHANNEL).catch((err: Error) => { fastify.log.warn({ err: { message: err.message } }, 'revocation channel unavailable') })
     subscriber.on('message', (_channel: string, keyHash: string) => { keyCache.delete(keyHash) })
   }
   fastify.addHook('onClose', async () => {

@@ -57,9 +57,11 @@ export function tempDir (t: TestContext): string {
 }
 
 /** Builds the app (bootstrap admin included), ready for inject(); closed in t.after. */
-export async function build (t: TestContext, env: Record<string, string | undefined> = {}, options: Omit<BuildOptions, 'env'> = {}): Promise<FastifyInstance> {
-  const app = await buildApp({ env: testEnv(env), ...options })
+export async function build (t: TestContext, env: Record<string, string | undefined> = {}, options: Omit<BuildOptions, 'env'> & { extend?: (app: FastifyInstance) => void } = {}): Promise<FastifyInstance> {
+  const { extend, ...buildOptions } = options
+  const app = await buildApp({ env: testEnv(env), ...buildOptions })
   t.after(async () => { await app.close() })
+  extend?.(app)
   await app.ready()
   const { bootstrapAdmin } = await import('../plugins/auth.ts')
   await bootstrapAdmin(app, false)
