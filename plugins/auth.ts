@@ -46,7 +46,7 @@ async function auth (fastify: FastifyInstance) {
   await fastify.register(jwt, {
     secret: config.JWT_SECRET,
     // Pinned algorithm: `alg: none` and RS/HS confusion fail verification.
-    sign: { algorithm: 'HS256', expiresIn: ttlMs },
+    sign: { algorithm: 'HS256', expiresIn: `${Math.floor(ttlMs / 1000)}s` },
     verify: { algorithms: ['HS256'] }
   })
 
