@@ -9,12 +9,18 @@ import envPlugin, { loadConfig } from './plugins/env.ts'
 import observability, { REDACT_PATHS } from './plugins/observability.ts'
 import errors from './plugins/errors.ts'
 import securityHeaders from './plugins/security-headers.ts'
+import outputEncoding from './plugins/output-encoding.ts'
 import store from './plugins/store.ts'
 import audit from './plugins/audit.ts'
 import auth from './plugins/auth.ts'
 import rateLimits from './plugins/rate-limit.ts'
 import pressure from './plugins/under-pressure.ts'
 import docs from './plugins/docs.ts'
+import providerKeys from './plugins/provider-keys.ts'
+import rawBodyHmac from './plugins/raw-body-hmac.ts'
+import providers from './plugins/providers.ts'
+import webhooks from './plugins/webhooks.ts'
+import dashboard from './plugins/dashboard.ts'
 import type { Env } from './schemas/env.ts'
 
 export interface BuildOptions {
@@ -85,12 +91,18 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
   await fastify.register(observability)
   await fastify.register(errors)
   await fastify.register(securityHeaders)
+  await fastify.register(outputEncoding)
   await fastify.register(store)
   await fastify.register(audit)
   await fastify.register(auth)
   await fastify.register(rateLimits)
   await fastify.register(pressure)
   await fastify.register(docs)
+  await fastify.register(rawBodyHmac)
+  await fastify.register(providers)
+  await fastify.register(providerKeys)
+  await fastify.register(webhooks)
+  await fastify.register(dashboard)
   await fastify.register(autoload, {
     dir: join(import.meta.dirname, 'routes'),
     // Route folders are URL prefixes (routes/openai → /openai); hooks for one folder live in autohooks.ts.

@@ -32,7 +32,8 @@ export function loadConfig (raw: NodeJS.ProcessEnv): Env {
   }
   let config: Env
   try {
-    config = envSchema<Env>({ schema: EnvSchema, data: { ...raw }, dotenv: false })
+    // env: false — only the variables given are read, so a test or CLI never picks up the shell's.
+    config = envSchema<Env>({ schema: EnvSchema, data: { ...raw }, dotenv: false, env: false })
   } catch (err) {
     // ajv's text already names the variable ("env/PORT must be integer"); keep it, drop the noise.
     throw new ConfigError(`invalid configuration: ${(err as Error).message.replaceAll('env/', '')}`)
@@ -53,7 +54,7 @@ export function listOf (value: string | undefined): string[] {
 }
 
 async function envPlugin (fastify: FastifyInstance, opts: { env: NodeJS.ProcessEnv }) {
-  await fastify.register(fastifyEnv, { schema: EnvSchema, confKey: 'config', data: { ...opts.env }, dotenv: false })
+  await fastify.register(fastifyEnv, { schema: EnvSchema, confKey: 'config', data: { ...opts.env }, dotenv: false, env: false })
 }
 
 export default fp(envPlugin, { name: 'env', fastify: '5.x' })
