@@ -20,6 +20,10 @@ import providerKeys from './plugins/provider-keys.ts'
 import rawBodyHmac from './plugins/raw-body-hmac.ts'
 import providers from './plugins/providers.ts'
 import webhooks from './plugins/webhooks.ts'
+import promptFirewall from './plugins/prompt-firewall.ts'
+import outputScanner from './plugins/output-scanner.ts'
+import llmGuard from './plugins/llm-guard.ts'
+import hfGuard from './plugins/hf-guard.ts'
 import dashboard from './plugins/dashboard.ts'
 import type { Env } from './schemas/env.ts'
 
@@ -102,6 +106,10 @@ export async function buildApp (options: BuildOptions = {}): Promise<FastifyInst
   await fastify.register(providers)
   await fastify.register(providerKeys)
   await fastify.register(webhooks)
+  await fastify.register(promptFirewall)
+  await fastify.register(outputScanner)
+  await fastify.register(llmGuard)
+  await fastify.register(hfGuard)
   await fastify.register(dashboard)
   await fastify.register(autoload, {
     dir: join(import.meta.dirname, 'routes'),

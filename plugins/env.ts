@@ -22,7 +22,9 @@ export class ConfigError extends Error {
  * Validates raw variables against EnvSchema (the same engine @fastify/env uses) and checks secrets.
  * In production a weak or missing secret is fatal; elsewhere only its shape is enforced.
  */
-export function loadConfig (raw: NodeJS.ProcessEnv): Env {
+export function loadConfig (input: NodeJS.ProcessEnv): Env {
+  // `OPENAI_API_KEY=` in a .env means "not set": an empty value never counts as configuration.
+  const raw = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined && value !== ''))
   const production = raw.NODE_ENV === 'production'
   if (production) {
     const problems = [jwtSecretWeakness(raw.JWT_SECRET), masterKeyWeakness('MASTER_KEY', raw.MASTER_KEY)]
@@ -54,7 +56,8 @@ export function listOf (value: string | undefined): string[] {
 }
 
 async function envPlugin (fastify: FastifyInstance, opts: { env: NodeJS.ProcessEnv }) {
-  await fastify.register(fastifyEnv, { schema: EnvSchema, confKey: 'config', data: { ...opts.env }, dotenv: false, env: false })
+  const data = Object.fromEntries(Object.entries(opts.env).filter(([, value]) => value !== undefined && value !== ''))
+  await fastify.register(fastifyEnv, { schema: EnvSchema, confKey: 'config', data, dotenv: false, env: false })
 }
 
 export default fp(envPlugin, { name: 'env', fastify: '5.x' })

@@ -35,6 +35,11 @@ export function toErrorBody (error: FastifyError): ErrorBody {
     code = 'FST_ERR_VALIDATION'
     // ajv's messages name the field and the rule, never the submitted value.
     message = error.message
+  } else if (error.code === 'CLIENT_ABORTED') {
+    // The client went away mid-call: nobody reads this answer; it is logged, not an error.
+    statusCode = 400
+    code = 'CLIENT_ABORTED'
+    message = 'The request was aborted by the client'
   } else if (OWN_CODES.has(error.code)) {
     code = error.code
     message = error.message
