@@ -1,11 +1,12 @@
 // buildApp: Fastify with hardened server options, the plugins in declared order, then the routes.
 import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
 import autoload from '@fastify/autoload'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import envPlugin, { loadConfig } from './plugins/env.ts'
+import envPlugin, { ConfigError, loadConfig } from './plugins/env.ts'
 import observability, { REDACT_PATHS } from './plugins/observability.ts'
 import errors from './plugins/errors.ts'
 import securityHeaders from './plugins/security-headers.ts'
@@ -36,6 +37,27 @@ export interface BuildOptions {
 }
 
 const HEADERS_TIMEOUT_MS = 10_000
+
+/**
+ * TLS 1.2+ with forward-secret AEAD suites only (ECDHE with AES-GCM or ChaCha20-Poly1305):
+ * Node's defaults still accept CBC and RSA key exchange. TLS 1.3 suites are all AEAD and FS.
+ */
+export const TLS_CIPHERS = [
+  'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_128_GCM_SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256'
+].join(':')
+
+export function tlsOptions (config: Env): { key: Buffer, cert: Buffer, minVersion: 'TLSv1.2', ciphers: string, honorCipherOrder: true } | null {
+  if (config.TLS_CERT_FILE === undefined && config.TLS_KEY_FILE === undefined) return null
+  if (config.TLS_CERT_FILE === undefined || config.TLS_KEY_FILE === undefined) throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE must be set together')
+  try {
+    return { cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE), minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS, honorCipherOrder: true }
+  } catch {
+    throw new ConfigError('TLS_CERT_FILE or TLS_KEY_FILE cannot be read')
+  }
+}
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/
 
 /** Fastify's TRUST_PROXY value: false by default so X-Forwarded-For cannot choose a client's address. */
@@ -83,7 +105,8 @@ export function serverOptions (config: Env, options: BuildOptions): FastifyServe
       }
     }
   }
-  return options_
+  const tls = tlsOptions(config)
+  return tls === null ? options_ : { ...options_, https: tls } as FastifyServerOptions & { http: object }
 }
 
 export async function buildApp (options: BuildOptions = {}): Promise<FastifyInstance> {
