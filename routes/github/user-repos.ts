@@ -1,6 +1,7 @@
 // GET /github/user-repos/:username: a user's public repositories, filtered to the contract's fields.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { UserReposParamsSchema, UserReposQuerySchema, UserReposResponseSchema } from '../../schemas/github.ts'
+import { abortOnDisconnect } from '../../plugins/llm-guard.ts'
 import { BEARER_OR_KEY, ErrorSchema, ProtectedErrorResponses } from '../../schemas/common.ts'
 
 const userRepos: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -14,7 +15,7 @@ const userRepos: FastifyPluginAsyncTypebox = async (fastify) => {
       querystring: UserReposQuerySchema,
       response: { 200: UserReposResponseSchema, 404: ErrorSchema, 502: ErrorSchema, 504: ErrorSchema, ...ProtectedErrorResponses }
     }
-  }, async (request) => await fastify.github.listUserRepos(request.params.username, request.query.page ?? 1, request.signal))
+  }, async (request, reply) => await fastify.github.listUserRepos(request.params.username, request.query.page ?? 1, abortOnDisconnect(reply)))
 }
 
 export default userRepos

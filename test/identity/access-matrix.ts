@@ -17,7 +17,15 @@ export const PROTECTED_ROUTES: ProtectedRoute[] = [
   { method: 'GET', url: '/keys', roles: ['user', 'admin'] },
   { method: 'DELETE', url: `/keys/${randomUUID()}`, roles: ['user', 'admin'] },
   { method: 'GET', url: '/security/events', roles: ['admin'] },
-  { method: 'GET', url: '/metrics', roles: ['admin'] }
+  { method: 'GET', url: '/metrics', roles: ['admin'] },
+  { method: 'PUT', url: '/provider-keys/openai', body: () => ({ apiKey: 'sk-' + 'a'.repeat(20) + 'T3BlbkFJ' + 'b'.repeat(20) }), roles: ['user', 'admin'] },
+  { method: 'GET', url: '/provider-keys', roles: ['user', 'admin'] },
+  { method: 'POST', url: '/openai/secure-generate', body: () => ({ text: 'A short note about rivers.' }), roles: ['user', 'admin'] },
+  { method: 'POST', url: '/anthropic/secure-generate', body: () => ({ text: 'A short note about rivers.' }), roles: ['user', 'admin'] },
+  { method: 'POST', url: '/huggingface/secure-inference', body: () => ({ text: 'A short note about rivers.' }), roles: ['user', 'admin'] },
+  { method: 'GET', url: '/kubernetes/secure-list-pods', roles: ['viewer', 'user', 'admin'] },
+  { method: 'GET', url: '/github/user-repos/octocat', roles: ['viewer', 'user', 'admin'] },
+  { method: 'GET', url: '/github/events', roles: ['user', 'admin'] }
 ]
 
 const BAD: Array<keyof CredentialSet> = ['none', 'malformed', 'expiredJwt', 'tamperedJwt', 'algNoneJwt', 'rsHsConfusedJwt', 'revokedKey', 'expiredKey', 'unknownKey']
