@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import jwt from '@fastify/jwt'
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify'
 import { BadRequestError, ConflictError, ForbiddenError, RateLimitedError, UnauthorizedError, withRetryAfter } from '../errors.ts'
-import { API_KEY_PREFIX, displayPrefix, generateApiKey, hashApiKey, isWellFormedApiKey } from '../security/api-keys.ts'
+import { API_KEY_PREFIX, REVOCATION_CHANNEL, displayPrefix, generateApiKey, hashApiKey, isWellFormedApiKey } from '../security/api-keys.ts'
 import { can, isPermission, isRole } from '../security/rbac.ts'
 import type { Permission, Role } from '../security/rbac.ts'
 import { durationToMs } from '../security/durations.ts'
@@ -31,7 +31,6 @@ declare module 'fastify' {
   }
 }
 
-const REVOCATION_CHANNEL = 'microgate:api-key-revoked'
 const LAST_USED_FLUSH_MS = 15_000 // lastUsedAt is written in batches, never once per request
 
 interface CachedKey { principal: Principal, expiresAt: number | null, cachedUntil: number }

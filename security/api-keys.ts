@@ -7,6 +7,8 @@ export const API_KEY_PREFIX = 'gw_'
 const RANDOM_LENGTH = 26 // 26 base62 characters ≈ 154 bits: far beyond guessing, so a fast hash is right
 const CHECKSUM_LENGTH = 6 // CRC32 in base62, GitHub's scheme: lets scanners tell real keys from look-alikes
 export const API_KEY_PATTERN = /^gw_[A-Za-z0-9]{32}$/
+/** Redis channel on which a revoked key's hash reaches every instance (servers and the CLI publish). */
+export const REVOCATION_CHANNEL = 'microgate:api-key-revoked'
 export const DISPLAY_PREFIX_LENGTH = 10 // 'gw_' + 7 characters: enough to recognise a key, useless to guess it
 
 /** Uniform base62 characters by rejection sampling: bytes ≥ 248 are dropped, so 248 = 4 × 62 maps evenly. */

@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { build, createUser, loginAs, TEST_ADMIN } from '../helper.ts'
+import { crc32Base62 } from '../../security/checksum.ts'
 import { fakeSha, hubModelMetadata, MALFORMED_ANSWERS, startFakeHub, startFakeInference } from '../fakes/huggingface.ts'
 
 const CLASSIFIER = 'distilbert/distilbert-base-uncased-finetuned-sst-2-english'
@@ -111,7 +112,7 @@ for (const [label, body, task, model] of [
   ['a span outside the text', MALFORMED_ANSWERS.spanOutsideText, 'token-classification', NER],
   ['1 MB of text', MALFORMED_ANSWERS.hugeSummary, 'summarization', SUMMARIZER],
   ['a leaked token', MALFORMED_ANSWERS.leakedToken(HF_TOKEN), 'summarization', SUMMARIZER],
-  ['a leaked GitHub token', [{ summary_text: 'Use ghp_' + 'x'.repeat(30) + ' to log in' }], 'summarization', SUMMARIZER]
+  ['a leaked GitHub token', [{ summary_text: `Use ghp_${'k3Xq9ZpL2mN8vB4cR7tY1wE6uI0oA5'}${crc32Base62('k3Xq9ZpL2mN8vB4cR7tY1wE6uI0oA5')} to log in` }], 'summarization', SUMMARIZER]
 ] as const) {
   test(`an inference answer with ${label} is discarded with 502 UNSAFE_OUTPUT and an event`, async (t) => {
     const { app, infer, inference } = await setup(t)

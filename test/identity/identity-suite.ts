@@ -35,7 +35,7 @@ export function identitySuite (label: string, storeEnv: (t: TestContext) => Prom
     }
     const unknown = []
     const wrong = []
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 6; i++) {
       unknown.push(await attempt(`nobody${i}@example.test`))
       wrong.push(await attempt(TEST_ADMIN.email))
     }
@@ -44,7 +44,8 @@ export function identitySuite (label: string, storeEnv: (t: TestContext) => Prom
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]
     const ratio = median(unknown.map((a) => a.ms)) / median(wrong.map((a) => a.ms))
     // Both verify an argon2id hash; without the dummy hash the unknown email would be ~100× faster.
-    assert.ok(ratio > 0.4 && ratio < 2.5, `timing ratio ${ratio}`)
+    // The bounds are loose because the machine may be loaded; the property is the order of magnitude.
+    assert.ok(ratio > 0.25 && ratio < 4, `timing ratio ${ratio}`)
   })
 
   it('repeated login failures back off per account with 429 and Retry-After, and are security events', async (t) => {

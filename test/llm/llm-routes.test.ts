@@ -55,7 +55,7 @@ const FAKE = {
   openai: 'sk-proj-' + 'Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z'.repeat(3) + 'T3BlbkFJ' + 'Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0Pp9Oo8Nn7'.repeat(2),
   aws: 'AKIA' + 'Q3ZK7XWDN2LRMV5P',
   pem: '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA' + 'x7Kq2mP9'.repeat(8) + '\n-----END RSA PRIVATE KEY-----',
-  postgres: 'postgres://admin:' + 'S3cr3tPassw0rd' + '@db.internal:5432/prod',
+  postgres: 'postgres://admin:' + 'vN4qZ8tLw2Rk' + '@db.internal:5432/prod',
   slack: 'xoxb-' + '123456789012-1234567890123-' + 'AbCdEfGhIjKlMnOpQrStUvWx'
 }
 
