@@ -1,6 +1,9 @@
 // The LLM path after the firewall: defensive prompt, upstream call through the official SDK, output scan.
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { GenerateBodySchema, GenerateResponseSchema } from '../schemas/llm.ts'
+import { BEARER_OR_KEY, ErrorSchema, ProtectedErrorResponses } from '../schemas/common.ts'
 import { PromptRejectedError } from '../errors.ts'
 import { buildPrompt, BoundaryCollisionError } from '../security/prompt-builder.ts'
 import type { Task } from '../security/prompt-builder.ts'
@@ -60,6 +63,22 @@ async function llmGuard (fastify: FastifyInstance) {
       fastify.metrics.upstream.observe({ provider, outcome }, (performance.now() - started) / 1000)
     }
   })
+}
+
+/** The route plugin of one LLM provider's folder: POST <prefix>/secure-generate. */
+export function secureGenerateRoute (provider: LlmProviderName): FastifyPluginAsyncTypebox {
+  return async (fastify) => {
+    fastify.post('/secure-generate', {
+      config: { permission: 'generate', firewall: { field: 'text' } },
+      schema: {
+        tags: ['llm'],
+        summary: `Run a task on untrusted text with ${provider === 'openai' ? 'OpenAI' : 'Anthropic'}, through the prompt firewall and output scanner`,
+        security: BEARER_OR_KEY,
+        body: GenerateBodySchema,
+        response: { 200: GenerateResponseSchema, 413: ErrorSchema, 422: ErrorSchema, 502: ErrorSchema, 504: ErrorSchema, ...ProtectedErrorResponses }
+      }
+    }, async (request, reply) => await fastify.secureGenerate(request, reply, provider, request.body))
+  }
 }
 
 export default fp(llmGuard, { name: 'llm-guard', dependencies: ['env', 'provider-keys', 'output-scanner', 'observability', 'audit'] })

@@ -12,6 +12,7 @@ export const LoginBodySchema = Type.Object({
 export const LoginResponseSchema = Type.Object({ token: Type.String(), expiresIn: Type.Integer({ description: 'seconds' }) })
 
 export const UserSchema = Type.Object({ id: Type.String(), email: Type.String(), role: RoleSchema })
+export const UserListSchema = Type.Object({ users: Type.Array(UserSchema), next: NextCursorSchema })
 export const CreateUserBodySchema = Type.Object({
   email: Type.String({ minLength: 3, maxLength: 254, pattern: EMAIL }),
   password: Type.String({ minLength: 12, maxLength: 256 }),

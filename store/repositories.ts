@@ -23,6 +23,21 @@ export function decodeCursor (cursor: string | undefined): string | null {
   return Buffer.from(cursor, 'base64url').toString('utf8')
 }
 
+/** Rows sorted by (created_at, id) descending, after an opaque cursor: one page and the next cursor. */
+function keysetPage<R extends { created_at: string, id: string }, T> (rows: R[], limit: number, toItem: (row: R) => T): Page<T> {
+  const page = rows.slice(0, limit)
+  const last = page.at(-1)
+  return { items: page.map(toItem), next: rows.length > limit && last ? encodeCursor(`${last.created_at}|${last.id}`) : null }
+}
+
+/** The keyset condition "older than the cursor's (created_at, id)", or null for the first page. */
+function keysetAfter (cursor: string | undefined): { at: string, id: string } | null {
+  const after = decodeCursor(cursor)
+  if (after === null) return null
+  const [at, id] = after.split('|')
+  return { at, id: id ?? '' }
+}
+
 export function createRepositories (db: Kysely<Database>) {
   const users = {
     async count (): Promise<number> {
@@ -43,16 +58,10 @@ export function createRepositories (db: Kysely<Database>) {
       return row ? toUser(row) : undefined
     },
     async list (limit: number, cursor?: string): Promise<Page<User>> {
-      const after = decodeCursor(cursor)
+      const after = keysetAfter(cursor)
       let q = db.selectFrom('users').select(['id', 'email', 'role', 'created_at']).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1)
-      if (after !== null) {
-        const [at, id] = after.split('|')
-        q = q.where((eb) => eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id ?? '')])]))
-      }
-      const rows = await q.execute()
-      const items = rows.slice(0, limit).map(toUser)
-      const last = items.at(-1)
-      return { items, next: rows.length > limit && last ? encodeCursor(`${last.createdAt}|${last.id}`) : null }
+      if (after !== null) q = q.where((eb) => eb.or([eb('created_at', '<', after.at), eb.and([eb('created_at', '=', after.at), eb('id', '<', after.id)])]))
+      return keysetPage(await q.execute(), limit, toUser)
     }
   }
 
@@ -74,17 +83,11 @@ export function createRepositories (db: Kysely<Database>) {
     },
     /** Keys of one user, or of everyone when userId is null (admins), newest first, revoked ones left out. */
     async list (userId: string | null, limit: number, cursor?: string): Promise<Page<ApiKeyRecord>> {
-      const after = decodeCursor(cursor)
+      const after = keysetAfter(cursor)
       let q = db.selectFrom('api_keys').selectAll().where('revoked_at', 'is', null).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1)
       if (userId !== null) q = q.where('user_id', '=', userId)
-      if (after !== null) {
-        const [at, id] = after.split('|')
-        q = q.where((eb) => eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id ?? '')])]))
-      }
-      const rows = await q.execute()
-      const items = rows.slice(0, limit).map(toKey)
-      const last = items.at(-1)
-      return { items, next: rows.length > limit && last ? encodeCursor(`${last.createdAt}|${last.id}`) : null }
+      if (after !== null) q = q.where((eb) => eb.or([eb('created_at', '<', after.at), eb.and([eb('created_at', '=', after.at), eb('id', '<', after.id)])]))
+      return keysetPage(await q.execute(), limit, toKey)
     },
     async revoke (id: string): Promise<void> {
       await db.updateTable('api_keys').set({ revoked_at: new Date().toISOString() }).where('id', '=', id).where('revoked_at', 'is', null).execute()

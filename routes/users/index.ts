@@ -1,7 +1,7 @@
 // POST /users (admin): create a user with a role.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { CreateUserBodySchema, UserSchema } from '../../schemas/identity.ts'
-import { ErrorSchema, ProtectedErrorResponses, BEARER_OR_KEY } from '../../schemas/common.ts'
+import { CreateUserBodySchema, UserListSchema, UserSchema } from '../../schemas/identity.ts'
+import { ErrorSchema, PaginationQuerySchema, ProtectedErrorResponses, BEARER_OR_KEY } from '../../schemas/common.ts'
 
 const users: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/', {
@@ -18,6 +18,14 @@ const users: FastifyPluginAsyncTypebox = async (fastify) => {
     const user = await fastify.identity.createUser(email, password, role)
     reply.code(201)
     return user
+  })
+
+  fastify.get('/', {
+    config: { permission: 'users:manage' },
+    schema: { tags: ['identity'], summary: 'List users, newest first (admin)', security: BEARER_OR_KEY, querystring: PaginationQuerySchema, response: { 200: UserListSchema, ...ProtectedErrorResponses } }
+  }, async (request) => {
+    const page = await fastify.store.users.list(request.query.limit, request.query.cursor)
+    return { users: page.items.map(({ id, email, role }) => ({ id, email, role })), next: page.next }
   })
 }
 

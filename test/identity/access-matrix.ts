@@ -13,6 +13,7 @@ export interface ProtectedRoute { method: 'GET' | 'POST' | 'PUT' | 'DELETE', url
 export const PROTECTED_ROUTES: ProtectedRoute[] = [
   { method: 'GET', url: '/me', roles: ['viewer', 'user', 'admin'] },
   { method: 'POST', url: '/users', body: () => ({ email: `u-${randomBytes(4).toString('hex')}@example.test`, password: 'Another-Strong-Pass-42', role: 'viewer' }), roles: ['admin'] },
+  { method: 'GET', url: '/users', roles: ['admin'] },
   { method: 'POST', url: '/keys', body: () => ({ name: 'matrix' }), roles: ['user', 'admin'] },
   { method: 'GET', url: '/keys', roles: ['user', 'admin'] },
   { method: 'DELETE', url: `/keys/${randomUUID()}`, roles: ['user', 'admin'] },
