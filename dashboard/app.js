@@ -40,7 +40,6 @@ let keysCursor = null
 let tickCount = 0
 const events = { cursors: [undefined], page: 0, next: null, busy: false }
 const traffic = { previous: null, series: [], busy: false }
-const createdUsers = []
 
 class ApiError extends Error {
   constructor (status, code, message, retryAfter) {
@@ -243,7 +242,6 @@ function signOut (message) {
   events.next = null
   traffic.previous = null
   traffic.series = []
-  createdUsers.length = 0
   for (const section of document.querySelectorAll('.view')) section.hidden = true
   byId('nav').hidden = true
   byId('session-info').hidden = true
@@ -274,7 +272,8 @@ async function showView (name) {
     keys: () => loadKeys(false),
     'provider-keys': loadProviderKeys,
     events: () => refreshEvents(true),
-    traffic: async () => { renderTraffic() }
+    traffic: async () => { renderTraffic() },
+    users: loadUsers
   }
   if (Object.hasOwn(loaders, name)) await guard(loaders[name])()
 }
@@ -782,7 +781,16 @@ function renderTrafficChart () {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Users (admin): creation only; the API has no listing route.
+// Users (admin): the list from GET /users and the creation form.
+
+async function loadUsers () {
+  const page = await api('GET', '/users?limit=100')
+  byId('users-body').replaceChildren(...page.users.map((user) => h('tr', {}, [
+    h('th', { scope: 'row', text: user.email }),
+    h('td', { text: user.role }),
+    h('td', { className: 'mono', text: user.id })
+  ])))
+}
 
 async function createUserFromForm (event) {
   event.preventDefault()
@@ -792,12 +800,7 @@ async function createUserFromForm (event) {
   const created = await api('POST', '/users', { email, password: passwordInput.value, role })
   passwordInput.value = ''
   byId('user-create-form').reset()
-  createdUsers.push(created)
-  byId('users-body').replaceChildren(...createdUsers.map((user) => h('tr', {}, [
-    h('th', { scope: 'row', text: user.email }),
-    h('td', { text: user.role }),
-    h('td', { className: 'mono', text: user.id })
-  ])))
+  await loadUsers()
   announce(`User ${created.email} created with role ${created.role}.`)
 }
 

@@ -290,10 +290,11 @@ test('the dashboard, driven in Chromium, manages keys, shows events and traffic,
     await screenshot(page, '07-traffic')
   })
 
-  await t.test('an admin creates a viewer from the Users view, listed for this session only', async () => {
+  await t.test('an admin sees the users and creates a viewer from the Users view', async () => {
     await page.getByRole('navigation').getByRole('button', { name: 'Users' }).click()
     const view = page.locator('#view-users')
     viewer = { email: `viewer-${Date.now()}@example.test`, password: 'Viewer-Passw0rd-2024!' }
+    await view.getByRole('row').filter({ hasText: TEST_ADMIN.email }).waitFor()
     await view.getByLabel('Email').fill(viewer.email)
     await view.getByLabel('Password').fill(viewer.password)
     await view.getByLabel('Role').selectOption('viewer')
