@@ -39,6 +39,11 @@ declare module 'fastify' {
   }
 }
 
+// Why 5 s: a key changed on another instance is used there within 5 s; the per-call query it saves
+// is most of a provider call's local cost. The bound keeps a flood of users from growing the map.
+const ROW_CACHE_TTL_MS = 5000
+const ROW_CACHE_MAX_ENTRIES = 10_000
+
 async function providerKeys (fastify: FastifyInstance) {
   const { config } = fastify
   let vault: Vault
@@ -55,21 +60,39 @@ async function providerKeys (fastify: FastifyInstance) {
     huggingface: config.HF_TOKEN
   }
 
+  // Which ciphertext (or none) a user has per provider, so an upstream call costs no query: only
+  // the ciphertext is cached — it is decrypted per call, so no plaintext key outlives its call.
+  // Changes on this instance apply at once; other instances see them within the TTL.
+  const rows = new Map<string, { row: Awaited<ReturnType<typeof repository.get>>, until: number }>()
+  const cachedRow = async (userId: string, provider: Provider) => {
+    const key = `${userId}|${provider}`
+    const now = Date.now()
+    const hit = rows.get(key)
+    if (hit !== undefined && hit.until > now) return hit.row
+    const row = await repository.get(userId, provider)
+    if (rows.size >= ROW_CACHE_MAX_ENTRIES) rows.clear()
+    rows.set(key, { row, until: now + ROW_CACHE_TTL_MS })
+    return row
+  }
+
   fastify.decorate('providerKeys', {
     async set (userId, provider, apiKey) {
       if (!isPlausibleProviderKey(provider, apiKey)) throw new InvalidProviderKeyError()
       const binding = { userId, provider }
       await repository.upsert({ userId, provider, ciphertext: vault.encrypt(apiKey, binding), last4: last4(apiKey) })
+      rows.delete(`${userId}|${provider}`)
     },
     async list (userId) {
       // Only the providers this version knows: a row written by a newer version is not shown as something it is not.
       return (await repository.listByUser(userId)).filter((row): row is ProviderKeyListing => isProvider(row.provider))
     },
     async remove (userId, provider) {
-      return await repository.remove(userId, provider)
+      const removed = await repository.remove(userId, provider)
+      rows.delete(`${userId}|${provider}`)
+      return removed
     },
     async resolve (userId, provider) {
-      const row = userId === null ? undefined : await repository.get(userId, provider)
+      const row = userId === null ? undefined : await cachedRow(userId, provider)
       if (row !== undefined) {
         try {
           return { apiKey: vault.decrypt(row.ciphertext, { userId: row.userId, provider }), source: 'user' }
