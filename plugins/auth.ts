@@ -53,10 +53,10 @@ async function auth (fastify: FastifyInstance) {
   // instance; the TTL bounds staleness where no fan-out exists (PostgreSQL without Redis, CLI writes).
   const cacheTtlMs = fastify.redis !== null ? 60_000 : store.dialect === 'postgres' ? 1000 : 5000
   const keyCache = new Map<string, CachedKey>()
-  const lastUsed = new Map<string, string>()
+  const lastUsed = new Map<string, number>()
   const flushLastUsed = async () => {
     if (lastUsed.size === 0) return
-    const batch = new Map(lastUsed)
+    const batch = new Map([...lastUsed].map(([id, at]) => [id, new Date(at).toISOString()]))
     lastUsed.clear()
     await store.apiKeys.touchMany(batch).catch((err: Error) => { fastify.log.warn({ err: { message: err.message } }, 'could not record key use') })
   }
@@ -96,7 +96,7 @@ async function auth (fastify: FastifyInstance) {
       keyCache.set(keyHash, cached)
     }
     if (cached.expiresAt !== null && cached.expiresAt <= now) throw unauthorized('expired-key')
-    lastUsed.set(cached.principal.keyId as string, new Date(now).toISOString())
+    lastUsed.set(cached.principal.keyId as string, now)
     return cached.principal
   }
 
