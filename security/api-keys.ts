@@ -5,7 +5,8 @@ import { crc32Base62 } from './checksum.ts'
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 export const API_KEY_PREFIX = 'gw_'
 const RANDOM_LENGTH = 26 // 26 base62 characters ≈ 154 bits: far beyond guessing, so a fast hash is right
-const CHECKSUM_LENGTH = 6 // CRC32 in base62, GitHub's scheme: lets scanners tell real keys from look-alikes
+// The last 6 characters are the CRC32 of the random part in base62 (GitHub's scheme): scanners,
+// ours included, can tell a real key from a look-alike.
 export const API_KEY_PATTERN = /^gw_[A-Za-z0-9]{32}$/
 /** Redis channel on which a revoked key's hash reaches every instance (servers and the CLI publish). */
 export const REVOCATION_CHANNEL = 'microgate:api-key-revoked'

@@ -1,11 +1,11 @@
 // Durations in configuration ("15m", "1 minute") to milliseconds.
-const UNIT_MS: Record<string, number> = {
-  ms: 1, millisecond: 1, milliseconds: 1,
-  s: 1000, second: 1000, seconds: 1000,
-  m: 60_000, minute: 60_000, minutes: 60_000,
-  h: 3_600_000, hour: 3_600_000, hours: 3_600_000,
-  d: 86_400_000, day: 86_400_000, days: 86_400_000
-}
+const UNIT_MS: Record<string, number> = Object.fromEntries([
+  [['ms', 'millisecond', 'milliseconds'], 1],
+  [['s', 'second', 'seconds'], 1000],
+  [['m', 'minute', 'minutes'], 60_000],
+  [['h', 'hour', 'hours'], 3_600_000],
+  [['d', 'day', 'days'], 86_400_000]
+].flatMap(([names, ms]) => (names as string[]).map((name) => [name, ms as number])))
 
 /** Parses `<n>[ ]<unit>`; a bare number is seconds. Throws with the value's name on anything else. */
 export function durationToMs (value: string, name = 'duration'): number {

@@ -5,7 +5,7 @@ export type Role = typeof ROLES[number]
 export const PERMISSIONS = {
   'profile:read': ['viewer', 'user', 'admin'],
   'upstream:read': ['viewer', 'user', 'admin'], // kubernetes pods, github repos
-  'generate': ['user', 'admin'], // LLM and Hugging Face calls
+  generate: ['user', 'admin'], // LLM and Hugging Face calls
   'keys:manage': ['user', 'admin'], // own API keys
   'provider-keys:manage': ['user', 'admin'],
   'webhooks:read': ['user', 'admin'],

@@ -65,21 +65,8 @@ test('a model not in HF_ALLOWED_MODELS is refused with 403 MODEL_NOT_TRUSTED wit
   assert.equal((await eventTypes(app, 'model-not-trusted')).length, 1)
 })
 
-test('an allowlisted but untrusted model (low downloads, unknown author, private, pickle-only) is refused', async (t) => {
+test('an allowlisted model by an author outside HF_TRUSTED_AUTHORS is refused', async (t) => {
   const { hub, infer } = await setup(t)
-  const cases: Array<Record<string, unknown>> = [
-    { downloads: 12 },
-    { private: true },
-    { siblings: [{ rfilename: 'config.json' }, { rfilename: 'pytorch_model.bin' }] }
-  ]
-  for (const override of cases) {
-    hub.setModel(CLASSIFIER, hubModelMetadata(CLASSIFIER, override))
-    const res = await infer({ text: 'hello', model: CLASSIFIER })
-    assert.equal(res.statusCode, 403, JSON.stringify(override))
-    assert.equal(res.json().code, 'MODEL_NOT_TRUSTED')
-    // a fresh app would re-check; here the verdict is cached per model, so use a new id each time
-    break
-  }
   hub.setModel('someone/unknown-model', hubModelMetadata('someone/unknown-model'))
   const unknownAuthor = await infer({ text: 'hello', model: 'someone/unknown-model' })
   assert.equal(unknownAuthor.statusCode, 403)
