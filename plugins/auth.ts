@@ -3,7 +3,8 @@ import fp from 'fastify-plugin'
 import { randomBytes } from 'node:crypto'
 import jwt from '@fastify/jwt'
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify'
-import { BadRequestError, ConflictError, ForbiddenError, RateLimitedError, UnauthorizedError, withRetryAfter } from '../errors.ts'
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthorizedError, withRetryAfter } from '../errors.ts'
+import type { ApiKeyRecord, Page } from '../store/repositories.ts'
 import { API_KEY_PREFIX, REVOCATION_CHANNEL, displayPrefix, generateApiKey, hashApiKey, isWellFormedApiKey } from '../security/api-keys.ts'
 import { can, isPermission, isRole } from '../security/rbac.ts'
 import type { Permission, Role } from '../security/rbac.ts'
@@ -25,6 +26,10 @@ declare module 'fastify' {
       createUser: (email: string, password: string, role: Role) => Promise<{ id: string, email: string, role: Role }>
       createApiKey: (userId: string, name: string, expiresInDays?: number) => Promise<{ id: string, name: string, key: string, prefix: string, expiresAt: string | null }>
       revokeApiKey: (id: string) => Promise<void>
+      /** Keys the principal may see: its own, or everyone's for holders of keys:manage-any. */
+      listApiKeys: (principal: Principal, limit: number, cursor?: string) => Promise<Page<ApiKeyRecord>>
+      /** Revokes a key the principal owns (or any key for keys:manage-any); 404 otherwise, so ids are not confirmed. */
+      revokeApiKeyAs: (principal: Principal, id: string) => Promise<{ ownKey: boolean }>
     }
     /** Route-level hooks run after authentication (e.g. the per-key rate limit). */
     afterAuthHooks: onRequestHookHandler[]
@@ -192,6 +197,16 @@ async function auth (fastify: FastifyInstance) {
       await store.apiKeys.revoke(id)
       keyCache.delete(record.keyHash)
       if (publisher !== null) await publisher.publish(REVOCATION_CHANNEL, record.keyHash)
+    },
+    async listApiKeys (principal: Principal, limit: number, cursor?: string) {
+      return await store.apiKeys.list(can(principal.role, 'keys:manage-any') ? null : principal.id, limit, cursor)
+    },
+    async revokeApiKeyAs (principal: Principal, id: string) {
+      const record = await store.apiKeys.findById(id)
+      const ownKey = record?.userId === principal.id
+      if (record === undefined || record.revokedAt !== null || (!ownKey && !can(principal.role, 'keys:manage-any'))) throw new NotFoundError()
+      await fastify.identity.revokeApiKey(record.id)
+      return { ownKey }
     }
   })
 }

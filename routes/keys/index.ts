@@ -3,8 +3,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { CreateKeyBodySchema, CreatedKeySchema, KeyIdParamsSchema, KeyListSchema } from '../../schemas/identity.ts'
 import { ErrorSchema, PaginationQuerySchema, ProtectedErrorResponses, BEARER_OR_KEY } from '../../schemas/common.ts'
-import { NotFoundError } from '../../errors.ts'
-import { can } from '../../security/rbac.ts'
 
 const keys: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/', {
@@ -20,9 +18,7 @@ const keys: FastifyPluginAsyncTypebox = async (fastify) => {
     config: { permission: 'keys:manage' },
     schema: { tags: ['keys'], summary: 'List API keys (never the key itself)', security: BEARER_OR_KEY, querystring: PaginationQuerySchema, response: { 200: KeyListSchema, ...ProtectedErrorResponses } }
   }, async (request) => {
-    const principal = request.principal!
-    const owner = can(principal.role, 'keys:manage-any') ? null : principal.id
-    const page = await fastify.store.apiKeys.list(owner, request.query.limit, request.query.cursor)
+    const page = await fastify.identity.listApiKeys(request.principal!, request.query.limit, request.query.cursor)
     return { keys: page.items, next: page.next }
   })
 
@@ -30,12 +26,8 @@ const keys: FastifyPluginAsyncTypebox = async (fastify) => {
     config: { permission: 'keys:manage' },
     schema: { tags: ['keys'], summary: 'Revoke an API key at once, on every instance', security: BEARER_OR_KEY, params: KeyIdParamsSchema, response: { 204: Type.Null(), 404: ErrorSchema, ...ProtectedErrorResponses } }
   }, async (request, reply) => {
-    const principal = request.principal!
-    const record = await fastify.store.apiKeys.findById(request.params.id)
-    // Another user's key answers 404, not 403: key ids are not confirmed to non-owners.
-    if (record === undefined || record.revokedAt !== null || (record.userId !== principal.id && !can(principal.role, 'keys:manage-any'))) throw new NotFoundError()
-    await fastify.identity.revokeApiKey(record.id)
-    fastify.audit(request, 'key-revoked', { reason: record.userId === principal.id ? 'owner' : 'admin' })
+    const { ownKey } = await fastify.identity.revokeApiKeyAs(request.principal!, request.params.id)
+    fastify.audit(request, 'key-revoked', { reason: ownKey ? 'owner' : 'admin' })
     reply.code(204)
   })
 }
