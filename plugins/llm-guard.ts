@@ -5,9 +5,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { GenerateBodySchema, GenerateResponseSchema } from '../schemas/llm.ts'
 import { BEARER_OR_KEY, ErrorSchema, ProtectedErrorResponses } from '../schemas/common.ts'
 import { PromptRejectedError } from '../errors.ts'
-import { buildPrompt, BoundaryCollisionError } from '../security/prompt-builder.ts'
+import { buildPrompt, BoundaryCollisionError, SYSTEM_PROMPTS } from '../security/prompt-builder.ts'
 import type { Task } from '../security/prompt-builder.ts'
 import { createAnthropicProvider, createOpenAiProvider } from '../providers/llm.ts'
+import type { LlmProvider } from '../providers/llm.ts'
 
 export type LlmProviderName = 'openai' | 'anthropic'
 
@@ -35,6 +36,18 @@ async function llmGuard (fastify: FastifyInstance) {
     anthropic: { baseURL: config.ANTHROPIC_BASE_URL, model: config.ANTHROPIC_MODEL }
   }
 
+  // The operator's default clients are built once; a user's own key gets its client per call
+  // (the SDK client behind it is cached by a hash of the key in providers/llm.ts).
+  const defaults = new Map<LlmProviderName, LlmProvider>()
+  const clientFor = (provider: LlmProviderName, apiKey: string, source: 'user' | 'default'): LlmProvider => {
+    const cached = source === 'default' ? defaults.get(provider) : undefined
+    if (cached !== undefined) return cached
+    const options = { apiKey, ...settings[provider], timeoutMs: config.UPSTREAM_TIMEOUT_MS }
+    const client = provider === 'openai' ? createOpenAiProvider(options) : createAnthropicProvider(options)
+    if (source === 'default') defaults.set(provider, client)
+    return client
+  }
+
   fastify.decorate('secureGenerate', async (request: FastifyRequest, reply: FastifyReply, provider: LlmProviderName, input: { text: string, task: Task, maxTokens: number }) => {
     let prompt
     try {
@@ -47,14 +60,15 @@ async function llmGuard (fastify: FastifyInstance) {
       throw err
     }
     // The caller's own key when stored, else the operator's default, else 503.
-    const { apiKey } = await fastify.providerKeys.resolve(request.principal?.id ?? null, provider)
-    const options = { apiKey, ...settings[provider], timeoutMs: config.UPSTREAM_TIMEOUT_MS }
-    const client = provider === 'openai' ? createOpenAiProvider(options) : createAnthropicProvider(options)
+    const { apiKey, source } = await fastify.providerKeys.resolve(request.principal?.id ?? null, provider)
+    const client = clientFor(provider, apiKey, source)
     const started = performance.now()
     let outcome = 'ok'
     try {
       const answer = await client.call({ system: prompt.system, user: prompt.user, maxTokens: input.maxTokens, signal: abortOnDisconnect(reply) })
-      fastify.assertSafeOutput(request, answer.output, { canary: prompt.canary, boundary: prompt.boundary, systemPrompt: prompt.system })
+      // The task's fixed prompt text (its shingles are computed once); this call's canary and
+      // boundary are checked on their own.
+      fastify.assertSafeOutput(request, answer.output, { canary: prompt.canary, boundary: prompt.boundary, systemPrompt: SYSTEM_PROMPTS[input.task] })
       return { output: answer.output, provider, model: answer.model }
     } catch (err) {
       outcome = (err as { code?: string }).code ?? 'error'

@@ -48,6 +48,9 @@ export interface Database {
 }
 
 export type DialectName = 'sqlite' | 'postgres'
+
+const STATEMENT_CACHE_SIZE = 500
+
 export interface StoreConnection { db: Kysely<Database>, dialect: DialectName, ping (): Promise<void>, close (): Promise<void> }
 
 /**
@@ -55,11 +58,20 @@ export interface StoreConnection { db: Kysely<Database>, dialect: DialectName, p
  * (better-sqlite3's: parameters as one array, a `reader` flag on statements).
  */
 export function nodeSqliteAdapter (database: DatabaseSync): SqliteDatabase {
+  // Kysely prepares every query anew; compiled statements are kept per SQL text instead (the
+  // query builder emits a small, fixed set of texts with placeholders, so the map stays small).
+  const statements = new Map<string, SqliteStatement>()
   return {
-    close: () => { database.close() },
+    close: () => {
+      statements.clear()
+      database.close()
+    },
     prepare (query: string): SqliteStatement {
+      const known = statements.get(query)
+      if (known !== undefined) return known
       const statement = database.prepare(query)
-      return {
+      if (statements.size >= STATEMENT_CACHE_SIZE) statements.clear()
+      const adapted: SqliteStatement = {
         reader: statement.columns().length > 0,
         all: (parameters) => statement.all(...(parameters as never[])),
         run: (parameters) => {
@@ -68,6 +80,8 @@ export function nodeSqliteAdapter (database: DatabaseSync): SqliteDatabase {
         },
         iterate: (parameters) => statement.iterate(...(parameters as never[])) as IterableIterator<unknown>
       }
+      statements.set(query, adapted)
+      return adapted
     }
   }
 }
