@@ -6,19 +6,44 @@ import type { Page } from './repositories.ts'
 
 export interface WebhookEventRecord { deliveryId: string, event: string, action: string | null, repository: string | null, sender: string | null, receivedAt: string }
 
+interface Pending { event: WebhookEventRecord, resolve: (fresh: boolean) => void, reject: (err: unknown) => void }
+
 export function createWebhookEvents (db: Kysely<Database>) {
+  // Deliveries arriving in one event-loop turn are written in one transaction: one commit (one WAL
+  // write with SQLite) per batch instead of per delivery. Each caller still learns, after the
+  // commit, whether its own row was new, so nothing is acknowledged before it is stored.
+  let pending: Pending[] = []
+  const flush = async () => {
+    const batch = pending
+    pending = []
+    try {
+      const fresh = await db.transaction().execute(async (trx) => {
+        const results: boolean[] = []
+        for (const { event } of batch) {
+          const result = await trx.insertInto('webhook_events').values({
+            delivery_id: event.deliveryId,
+            event: event.event,
+            action: event.action,
+            repository: event.repository,
+            sender: event.sender,
+            received_at: event.receivedAt
+          }).onConflict((oc) => oc.column('delivery_id').doNothing()).executeTakeFirst()
+          results.push(Number(result.numInsertedOrUpdatedRows ?? 0) === 1)
+        }
+        return results
+      })
+      batch.forEach((item, i) => { item.resolve(fresh[i]) })
+    } catch (err) {
+      for (const item of batch) item.reject(err)
+    }
+  }
   return {
-    /** Inserts the summary; false when this delivery id was recorded before (a replay). */
-    async recordOnce (event: WebhookEventRecord): Promise<boolean> {
-      const result = await db.insertInto('webhook_events').values({
-        delivery_id: event.deliveryId,
-        event: event.event,
-        action: event.action,
-        repository: event.repository,
-        sender: event.sender,
-        received_at: event.receivedAt
-      }).onConflict((oc) => oc.column('delivery_id').doNothing()).executeTakeFirst()
-      return Number(result.numInsertedOrUpdatedRows ?? 0) === 1
+    /** Records the summary; false when this delivery id was recorded before (a replay). */
+    recordOnce (event: WebhookEventRecord): Promise<boolean> {
+      return new Promise<boolean>((resolve, reject) => {
+        if (pending.length === 0) setImmediate(() => { void flush() })
+        pending.push({ event, resolve, reject })
+      })
     },
     async list (limit: number, cursor?: string): Promise<Page<WebhookEventRecord>> {
       const after = decodeCursor(cursor)
