@@ -5,7 +5,9 @@ import type { Kysely } from 'kysely'
 import type { Database, DialectName } from './database.ts'
 
 function migrations (dialect: DialectName): Record<string, Migration> {
-  // Auto-increment differs per dialect; everything else is portable (timestamps are ISO-8601 text).
+  // Auto-increment differs per dialect: bigserial in PostgreSQL; in SQLite an INTEGER PRIMARY KEY is
+  // the rowid, assigned max+1 (AUTOINCREMENT would add a write to sqlite_sequence per insert, and
+  // rows are never deleted here). Everything else is portable (timestamps are ISO-8601 text).
   const serial = dialect === 'postgres' ? 'bigserial' : 'integer'
   return {
     '0001_identity': {
@@ -38,7 +40,7 @@ function migrations (dialect: DialectName): Record<string, Migration> {
           .addPrimaryKeyConstraint('provider_keys_pk', ['user_id', 'provider'])
           .execute()
         await db.schema.createTable('security_events')
-          .addColumn('id', serial, (c) => dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement())
+          .addColumn('id', serial, (c) => c.primaryKey())
           .addColumn('type', 'text', (c) => c.notNull())
           .addColumn('at', 'text', (c) => c.notNull())
           .addColumn('method', 'text')
@@ -50,7 +52,7 @@ function migrations (dialect: DialectName): Record<string, Migration> {
           .execute()
         await db.schema.createIndex('security_events_type').on('security_events').columns(['type', 'id']).execute()
         await db.schema.createTable('webhook_events')
-          .addColumn('seq', serial, (c) => dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement())
+          .addColumn('seq', serial, (c) => c.primaryKey())
           .addColumn('delivery_id', 'text', (c) => c.notNull().unique())
           .addColumn('event', 'text', (c) => c.notNull())
           .addColumn('action', 'text')
