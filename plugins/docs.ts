@@ -4,6 +4,25 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 
+/**
+ * A field with a default may be omitted (the validator fills it in), but TypeBox lists it as
+ * required; the document says what clients may really send. Returns a copy, never mutating the
+ * schema the validator uses.
+ */
+export function optionalDefaults (schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(optionalDefaults)
+  if (schema === null || typeof schema !== 'object') return schema
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(schema)) out[key] = optionalDefaults(value)
+  const properties = out.properties as Record<string, { default?: unknown }> | undefined
+  if (Array.isArray(out.required) && properties !== undefined) {
+    const required = (out.required as string[]).filter((name) => properties[name]?.default === undefined)
+    if (required.length > 0) out.required = required
+    else delete out.required
+  }
+  return out
+}
+
 async function docs (fastify: FastifyInstance) {
   await fastify.register(swagger, {
     openapi: {
@@ -22,7 +41,8 @@ async function docs (fastify: FastifyInstance) {
         }
       }
     },
-    hideUntagged: false
+    hideUntagged: false,
+    transform: ({ schema, url }) => ({ schema: optionalDefaults(schema) as typeof schema, url })
   })
   const enabled = fastify.config.NODE_ENV !== 'production' || fastify.config.DOCS_ENABLED
   if (!enabled) return
