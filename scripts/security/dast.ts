@@ -464,35 +464,11 @@ async function runSpectral (openapi: string): Promise<Omit<ToolResult, 'tool' | 
   return { status: 'clean', findings: 0, note: `errors ${bySeverity[0]}, warnings ${bySeverity[1]}, info ${bySeverity[2]}, hints ${bySeverity[3]} (fails on errors)` }
 }
 
-/**
- * The document portman generates from. TypeBox marks a field with a default as required, so the
- * generated OpenAPI lists e.g. `limit` and `task` as required although the gateway fills them in;
- * a "required field missing" variation would then expect a 400 that never comes. Here a field with a
- * `default` is optional, which is what the routes do (reported as a documentation gap).
- */
-function optionalDefaults (openapi: string, outFile: string): string {
-  const doc = JSON.parse(readFileSync(openapi, 'utf8')) as { paths: Record<string, Record<string, { parameters?: Array<{ required?: boolean, schema?: { default?: unknown } }>, requestBody?: { content?: Record<string, { schema?: { required?: string[], properties?: Record<string, { default?: unknown }> } }> } }>> }
-  for (const item of Object.values(doc.paths)) {
-    for (const operation of Object.values(item)) {
-      for (const parameter of operation.parameters ?? []) {
-        if (parameter.schema?.default !== undefined) parameter.required = false
-      }
-      for (const media of Object.values(operation.requestBody?.content ?? {})) {
-        const schema = media.schema
-        if (schema?.required === undefined || schema.properties === undefined) continue
-        const props = schema.properties
-        schema.required = schema.required.filter((name) => props[name]?.default === undefined)
-      }
-    }
-  }
-  writeFileSync(outFile, JSON.stringify(doc, null, 2))
-  return outFile
-}
-
 async function runPortman (openapiFile: string, c: Credentials): Promise<Omit<ToolResult, 'tool' | 'seconds'>> {
   const outDir = join(OUT_DIR, 'portman')
   mkdirSync(outDir, { recursive: true })
-  const openapi = optionalDefaults(openapiFile, join(outDir, 'openapi-for-portman.json'))
+  // The document already lists fields with a default as optional (plugins/docs.ts).
+  const openapi = openapiFile
   const collection = join(outDir, 'collection.json')
   const gen = await run(join(BIN, 'portman'), [
     '-l', openapi, '-b', BASE, '-c', join(ROOT, 'scripts', 'security', 'portman-config.json'),
