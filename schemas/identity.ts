@@ -39,7 +39,8 @@ export const KeySchema = Type.Object({
   expiresAt: Type.Union([Type.String(), Type.Null()])
 })
 export const KeyListSchema = Type.Object({ keys: Type.Array(KeySchema), next: NextCursorSchema })
-export const KeyIdParamsSchema = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+// Any plain token: an id that is not a key's answers 404 like an unknown one, not 400.
+export const KeyIdParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' }) }, { additionalProperties: false })
 
 export const SecurityEventSchema = Type.Object({
   id: Type.Integer(),
@@ -54,7 +55,7 @@ export const SecurityEventSchema = Type.Object({
 })
 export const SecurityEventsQuerySchema = Type.Object({
   type: Type.Optional(Type.String({ maxLength: 64, pattern: '^[a-z0-9-]+$' })),
-  since: Type.Optional(Type.String({ format: 'date-time' })),
+  since: Type.Optional(Type.String({ maxLength: 40, pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9:.]+([Zz]|[+-][0-9]{2}:?[0-9]{2})?)?$', description: 'ISO 8601 date or date-time' })),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
   cursor: Type.Optional(Type.String({ maxLength: 200, pattern: '^[A-Za-z0-9_-]*$' }))
 }, { additionalProperties: false })

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { SecurityEventListSchema, SecurityEventsQuerySchema } from '../../schemas/identity.ts'
 import { ProtectedErrorResponses, BEARER_OR_KEY } from '../../schemas/common.ts'
+import { BadRequestError } from '../../errors.ts'
 
 const securityEvents: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/events', {
@@ -9,7 +10,9 @@ const securityEvents: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: { tags: ['security'], summary: 'Security events, newest first', security: BEARER_OR_KEY, querystring: SecurityEventsQuerySchema, response: { 200: SecurityEventListSchema, ...ProtectedErrorResponses } }
   }, async (request) => {
     const { type, since, limit, cursor } = request.query
-    const page = await fastify.store.events.list({ type, since: since === undefined ? undefined : new Date(since).toISOString(), limit, cursor })
+    const sinceMs = since === undefined ? undefined : Date.parse(since)
+    if (sinceMs !== undefined && Number.isNaN(sinceMs)) throw new BadRequestError('since must be an ISO 8601 date or date-time')
+    const page = await fastify.store.events.list({ type, since: sinceMs === undefined ? undefined : new Date(sinceMs).toISOString(), limit, cursor })
     return { events: page.items, next: page.next }
   })
 }

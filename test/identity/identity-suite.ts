@@ -105,6 +105,8 @@ export function identitySuite (label: string, storeEnv: (t: TestContext) => Prom
     const other = await createUser(app, 'user')
     assert.equal((await app.inject({ method: 'DELETE', url: `/keys/${created.id}`, headers: { authorization: other.auth } })).statusCode, 404, "another user's key is not theirs to revoke")
     assert.equal((await app.inject({ method: 'DELETE', url: `/keys/${created.id}`, headers: { authorization: user.auth } })).statusCode, 204)
+    assert.equal((await app.inject({ method: 'DELETE', url: `/keys/${created.id}`, headers: { authorization: user.auth } })).statusCode, 404, 'a revoked key is gone')
+    assert.equal((await app.inject({ method: 'DELETE', url: '/keys/not-a-key-id', headers: { authorization: user.auth } })).statusCode, 404)
     const after = await app.inject({ url: '/me', headers: { 'x-api-key': created.key } })
     assert.equal(after.statusCode, 401)
     assert.equal(after.json().code, 'UNAUTHORIZED')
@@ -173,6 +175,10 @@ export function identitySuite (label: string, storeEnv: (t: TestContext) => Prom
     assert.ok(!JSON.stringify(all).includes('garbage-'), 'credentials never reach the event log')
     const future = (await app.inject({ url: `/security/events?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`, headers: { authorization: admin } })).json()
     assert.equal(future.events.length, 0)
+    const byDate = await app.inject({ url: `/security/events?since=${new Date().toISOString().slice(0, 10)}`, headers: { authorization: admin } })
+    assert.equal(byDate.statusCode, 200, 'a plain date is accepted')
+    assert.equal((await app.inject({ url: '/security/events?since=2024-13-45', headers: { authorization: admin } })).statusCode, 400)
+    assert.equal((await app.inject({ url: '/security/events?since=yesterday', headers: { authorization: admin } })).statusCode, 400)
   })
 
   it('every request counts per address, and with TRUST_PROXY unset a forged X-Forwarded-For changes nothing', async (t) => {
