@@ -55,7 +55,7 @@ export const SecurityEventSchema = Type.Object({
 })
 export const SecurityEventsQuerySchema = Type.Object({
   type: Type.Optional(Type.String({ maxLength: 64, pattern: '^[a-z0-9-]+$' })),
-  since: Type.Optional(Type.String({ maxLength: 40, pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9:.]+([Zz]|[+-][0-9]{2}:?[0-9]{2})?)?$', description: 'ISO 8601 date or date-time' })),
+  since: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.String({ format: 'date' })], { description: 'ISO 8601 date-time or date' })),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
   cursor: Type.Optional(Type.String({ maxLength: 200, pattern: '^[A-Za-z0-9_-]*$' }))
 }, { additionalProperties: false })
