@@ -4,6 +4,7 @@ import { buildApp } from './app.ts'
 import { ensureLocalSecrets, loadDotEnv } from './first-run.ts'
 import { ConfigError } from './plugins/env.ts'
 import { bootstrapAdmin } from './plugins/auth.ts'
+import { loggableError } from './plugins/errors.ts'
 
 // In-flight requests get this long to finish after SIGTERM/SIGINT before the process exits anyway.
 const CLOSE_GRACE_MS = 10_000
@@ -28,7 +29,7 @@ async function main (): Promise<void> {
   await bootstrapAdmin(app, true)
 
   closeWithGrace({ delay: CLOSE_GRACE_MS }, async ({ err, signal }) => {
-    if (err) app.log.error({ err }, 'closing after an error')
+    if (err) app.log.error({ error: loggableError(err) }, 'closing after an error')
     else app.log.info({ signal }, 'closing')
     await app.close()
   })

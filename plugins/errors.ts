@@ -25,6 +25,16 @@ const FIXED_MESSAGES: Record<string, string> = {
   FST_ERR_CTP_INVALID_TYPE: 'Unsupported media type'
 }
 
+// File paths (and the line numbers after them) are dropped from logged messages; stacks are never logged.
+const PATH_LIKE = /(?:file:\/\/)?(?:\/[\w.@-]+){2,}(?::\d+)*/g
+const MAX_LOGGED_MESSAGE = 300
+
+/** What the log keeps of an unexpected error: its kind and a bounded message without paths, never the stack. */
+export function loggableError (error: { name?: string, code?: unknown, message?: string }): { type: string, code: string | undefined, message: string } {
+  const message = String(error.message ?? '').replace(PATH_LIKE, '[path]').slice(0, MAX_LOGGED_MESSAGE)
+  return { type: String(error.name ?? 'Error'), code: typeof error.code === 'string' ? error.code : undefined, message }
+}
+
 /** Builds the contract's error body for any thrown value, never exposing foreign messages. */
 export function toErrorBody (error: FastifyError): ErrorBody {
   let statusCode = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
@@ -35,7 +45,7 @@ export function toErrorBody (error: FastifyError): ErrorBody {
     code = 'FST_ERR_VALIDATION'
     // ajv's messages name the field and the rule, never the submitted value.
     message = error.message
-  } else if (error.code === 'CLIENT_ABORTED') {
+  } else if (error.code === 'CLIENT_ABORTED' || error.name === 'AbortError') {
     // The client went away mid-call: nobody reads this answer; it is logged, not an error.
     statusCode = 400
     code = 'CLIENT_ABORTED'
@@ -74,7 +84,7 @@ async function errors (fastify: FastifyInstance) {
   fastify.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const body = toErrorBody(error)
     if (body.statusCode >= 500 && body.code === 'INTERNAL_ERROR') {
-      request.log.error({ err: error }, 'unhandled error')
+      request.log.error({ error: loggableError(error) }, 'unhandled error')
     } else {
       request.log.info({ code: body.code, statusCode: body.statusCode, detail: error.message }, 'request failed')
     }

@@ -53,6 +53,21 @@ test('a thrown error inside a handler yields the contract 500 JSON without stack
   for (const leak of ['secret detail', '/srv/app', 'internal.ts', 'SELECT', 'at ', 'Error:']) assert.ok(!res.body.includes(leak), `leaked ${leak}`)
 })
 
+test('an unexpected error is logged without its stack or file paths', async (t) => {
+  const { Writable } = await import('node:stream')
+  const lines: string[] = []
+  const stream = new Writable({ write (chunk, _encoding, done) { lines.push(chunk.toString()); done() } })
+  const app = await build(t, { LOG_LEVEL: 'info' }, {
+    loggerStream: stream,
+    extend: (a) => { a.get('/_test/boom', async () => { throw new Error('failed reading /srv/app/internal.ts:42') }) }
+  })
+  assert.equal((await app.inject({ url: '/_test/boom' })).statusCode, 500)
+  const log = lines.join('')
+  assert.match(log, /unhandled error/)
+  assert.ok(!log.includes('/srv/app'), 'file path logged')
+  assert.ok(!/\bat [^ ]+ \(/.test(log) && !log.includes('"stack"'), 'stack logged')
+})
+
 test('the 404 answer does not echo the requested URL', async (t) => {
   const app = await appWithProbeRoutes(t)
   const res = await app.inject({ url: '/%3Cscript%3Ealert(1)%3C/script%3E?q=<img src=x onerror=alert(1)>' })
