@@ -285,7 +285,8 @@ export function createGitHubClient (options: GitHubClientOptions): GitHubClient 
     const { statusCode } = response
     if (statusCode === 304 && cached !== undefined) {
       await discard(response.body)
-      return { username, repos: structuredClone(cached.repos) }
+      // Frozen when cached: callers share it without being able to change what later calls get.
+      return { username, repos: cached.repos }
     }
     if (statusCode !== 200) {
       await discard(response.body)
@@ -316,7 +317,7 @@ export function createGitHubClient (options: GitHubClientOptions): GitHubClient 
     const etag = header(response.headers, 'etag')
     // Only well-formed validators are replayed to GitHub in If-None-Match.
     if (cache !== undefined && etag !== undefined && HEADER_VALUE_RE.test(etag) && etag.length <= 256) {
-      cache.set(cacheKey, { etag, repos: structuredClone(repos) })
+      cache.set(cacheKey, { etag, repos: Object.freeze(repos.map((repo) => Object.freeze(repo))) as GitHubRepo[] })
     }
     return { username, repos }
   }

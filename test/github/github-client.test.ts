@@ -142,8 +142,8 @@ test('revalidates with If-None-Match and serves the cached body on 304', async (
   const first = await client.listUserRepos('octocat', 1)
   const etag = fake.requests[0].headers['if-none-match']
   assert.equal(etag, undefined)
-  // A caller mutating its answer must not change what the cache serves next.
-  first.repos[0].description = 'mutated by a caller'
+  // What the cache serves is frozen: a caller cannot change what later calls get.
+  assert.throws(() => { first.repos[0].description = 'mutated by a caller' }, TypeError)
 
   const second = await client.listUserRepos('OctoCat', 1)
   assert.equal(fake.requests.length, 2)
