@@ -159,10 +159,12 @@ const final2Attacks = report('FINAL-2 holdout attacks (never trained; read once,
 const final2Negatives = report('FINAL-2 holdout hard negatives (never trained; read once, see README)', own('final2-holdout-hard-negatives.jsonl'))
 const final3Attacks = report('FINAL-3 holdout attacks (never trained; read once, see README)', own('final3-holdout-attacks.jsonl'))
 const final3Negatives = report('FINAL-3 holdout hard negatives (never trained; read once, see README)', own('final3-holdout-hard-negatives.jsonl'))
+const final4Attacks = report('FINAL-4 holdout attacks (never trained; read once, see README)', own('final4-holdout-attacks.jsonl'))
+const final4Negatives = report('FINAL-4 holdout hard negatives (never trained; read once, see README)', own('final4-holdout-hard-negatives.jsonl'))
 report('own train-attacks.jsonl (trained on)', own('train-attacks.jsonl'))
 report('own train-hard-negatives.jsonl (trained on)', own('train-hard-negatives.jsonl'))
-for (const r of [inSuite, finalNegatives, final2Negatives, final3Negatives]) if (r.fpr === null || r.fpr > TARGET_FPR) failures.push(`${r.name}: FPR ${pct(r.fpr)} > ${TARGET_FPR * 100}%`)
-for (const r of [finalAttacks, final2Attacks, final3Attacks]) if (r.tpr === null || r.tpr < TARGET_TPR) failures.push(`${r.name}: TPR ${pct(r.tpr)} < ${TARGET_TPR * 100}%`)
+for (const r of [inSuite, finalNegatives, final2Negatives, final3Negatives, final4Negatives]) if (r.fpr === null || r.fpr > TARGET_FPR) failures.push(`${r.name}: FPR ${pct(r.fpr)} > ${TARGET_FPR * 100}%`)
+for (const r of [finalAttacks, final2Attacks, final3Attacks, final4Attacks]) if (r.tpr === null || r.tpr < TARGET_TPR) failures.push(`${r.name}: TPR ${pct(r.tpr)} < ${TARGET_TPR * 100}%`)
 
 // Speed: every text of every corpus, after a warm-up, each timed over a few rounds (best round kept
 // to drop GC and scheduler noise); the figure is the median over texts of microseconds per KB.

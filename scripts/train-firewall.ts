@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { normalizeViews } from '../security/normalize.ts'
 import {
-  FEATURE_BITS, WINDOW_CHARS, WINDOW_STRIDE, RULE_CATEGORIES, bucketFeatures, windowRanges,
+  FEATURE_BITS, WINDOW_CHARS, WINDOW_STRIDE, RULE_CATEGORIES, bucketFeatures, conceptFeatures, windowRanges,
   scanCues, scanStructure, scanExfiltration
 } from '../security/firewall-signals.ts'
 import type { RuleHits } from '../security/firewall-signals.ts'
@@ -30,6 +30,7 @@ const MODEL_LOGIT_LIMIT = 8
 const FOLDS = 5
 // why 3: the own corpora are small next to the public data but hold the cases that matter most
 const OWN_WEIGHT = 3
+const OWN_SAMPLE_WEIGHT = 2
 // Out-of-fold false-positive limits for the grid search. why above the 2% target: out of fold the
 // model has not seen the hard negatives' own sentences, so these rates overstate what the final
 // model does on its training data; why looser for public texts: out of fold the model misses the
@@ -38,14 +39,20 @@ const OWN_MAX_FPR = 0.03
 const PUBLIC_MAX_FPR = 0.04
 const GRID_MODEL = [0.6, 0.8, 1, 1.2, 1.5]
 const GRID_RULE = [0, 1, 1.5, 2, 2.5, 3, 3.5, 4, 5]
-// why 2.3: the model alone must reject from a logit of 2.3 (p = 0.91) or lower, which keeps the
-// public attacks that no rule describes detected (the public all-files target)
-const MODEL_ONLY_LOGIT_MAX = 2.3
+// The model alone must reject at least this share of the public training attacks out of fold,
+// which keeps the public attacks that no rule describes detected (the public all-files target).
+// why a share, not a fixed logit: the concept features changed the logits' scale; 72% is where
+// the earlier fixed cap (logit 2.3) sat out of fold
+const MODEL_ONLY_PUBLIC_RECALL = 0.76
+// Rule categories whose full-strength hit must reject on its own when the model's logit is 0.
+// why these two: their strong rules are precise ("ignore all previous instructions", "send the
+// conversation history to https://..."), and the model alone misses some of them out of fold
+const SELF_SUFFICIENT_RULES: readonly string[] = ['override', 'exfiltration']
 // Candidate floors for the model's logit (see security/firewall.ts).
 const MODEL_FLOORS = [-1, -0.5, 0]
 
 interface Row { text: string, label: 'injection' | 'benign', lang: string, source: string, group?: string }
-interface Example { index: Int32Array, value: number, y: number }
+interface Example { index: Int32Array, value: number, y: number, weight: number }
 interface Doc { y: number, windows: Example[] }
 
 /** Same split as scripts/eval-firewall.ts: a fifth of the public data, chosen by text hash, is held out. */
@@ -105,15 +112,20 @@ function mulberry32 (seed: number): () => number {
 }
 
 /** Windows of one view exactly as security/firewall.ts scores them. */
-function viewWindows (view: string, y: number): Example[] {
+function viewWindows (view: string, y: number, weight: number): Example[] {
   const buckets = Math.max(1, Math.ceil(view.length / WINDOW_STRIDE))
   const perBucket: number[][] = Array.from({ length: buckets }, () => [])
-  bucketFeatures(view, EMPTY_WEIGHTS, new Float64Array(buckets), new Float64Array(buckets), perBucket)
+  const sums = new Float64Array(buckets)
+  const counts = new Float64Array(buckets)
+  bucketFeatures(view, EMPTY_WEIGHTS, sums, counts, perBucket)
+  // concept features come from the cue scan of the same view, as in security/firewall.ts
+  scanCues(view, new Map())
+  conceptFeatures(EMPTY_WEIGHTS, sums, counts, perBucket)
   const out: Example[] = []
   for (const [start, end] of windowRanges(buckets)) {
     const idx: number[] = []
     for (let b = start; b < end; b++) idx.push(...perBucket[b])
-    out.push({ index: Int32Array.from(idx), value: 1 / Math.sqrt(Math.max(idx.length, 1)), y })
+    out.push({ index: Int32Array.from(idx), value: 1 / Math.sqrt(Math.max(idx.length, 1)), y, weight })
   }
   return out
 }
@@ -122,7 +134,10 @@ function makeDoc (row: Row): Doc {
   const { folded, views } = normalizeViews(row.text)
   const y = row.label === 'injection' ? 1 : 0
   const windows: Example[] = []
-  for (const view of [folded, ...views]) windows.push(...viewWindows(view, y))
+  // why heavier own texts: they are few next to the public ones but hold the hard negatives and
+  // reworded attacks the public data lacks
+  const weight = row.source.startsWith('own/') ? OWN_SAMPLE_WEIGHT : 1
+  for (const view of [folded, ...views]) windows.push(...viewWindows(view, y, weight))
   return { y, windows }
 }
 
@@ -156,7 +171,7 @@ function sgd (examples: Example[], seed: number): Model {
       const ex = examples[i]
       const z = score({ w, bias }, ex)
       const p = 1 / (1 + Math.exp(-z))
-      const g = (p - ex.y) * (ex.y === 1 ? weightPos : weightNeg)
+      const g = (p - ex.y) * (ex.y === 1 ? weightPos : weightNeg) * ex.weight
       const step = lr * g * ex.value
       for (let k = 0; k < ex.index.length; k++) {
         const f = ex.index[k]
@@ -203,9 +218,11 @@ const SIGNAL_WEIGHTS: Record<string, number> = {
   'fake-structure': 2.5,
   exfiltration: 2.5,
   'addressed-to-ai': 2.5,
-  // tag characters are invisible ASCII and have no innocent use in prose; the others do occur
-  'obfuscation:zero-width': 1.5,
-  'obfuscation:bidi': 1.5,
+  // tag characters are invisible ASCII and have no innocent use in prose; the others do occur.
+  // why 1 for zero-width and bidi: pasted text carries both, and together they must not reject a
+  // text the model finds benign (they are removed before use)
+  'obfuscation:zero-width': 1,
+  'obfuscation:bidi': 1,
   'obfuscation:tag-chars': 3,
   'obfuscation:homoglyph': 1,
   'obfuscation:leetspeak': 1,
@@ -292,15 +309,22 @@ function objective (st: Stack, logits: Float64Array, sigs: SignalRow[]): number 
   return score
 }
 
-function searchStack (logits: Float64Array, sigs: SignalRow[]): Stack {
+function searchStack (logits: Float64Array, sigs: SignalRow[], requireSelfSufficient: boolean): Stack | null {
   const ownNeg = sigs.filter((x) => x.y === 0 && x.own).length
   const pubNeg = sigs.filter((x) => x.publicBenign).length
   const found: { best: Stack | null, score: number } = { best: null, score: -1 }
+  const publicAttackLogits = sigs.map((x, i) => x.y === 1 && !x.own ? logits[i] : NaN).filter((z) => !Number.isNaN(z)).sort((a, b) => b - a)
+  const modelOnlyMax = publicAttackLogits[Math.floor(MODEL_ONLY_PUBLIC_RECALL * (publicAttackLogits.length - 1))]
+  console.log(`model alone must reject from logit ${modelOnlyMax.toFixed(2)}`)
   const consider = (st: Stack): void => {
     const bias = fitBias(st, logits, sigs, ownNeg, pubNeg)
-    // why the cap: the model alone must still reject above MODEL_ONLY_LOGIT_MAX, or the public
-    // attacks that no rule describes would pass
-    if (bias === null || -bias / st.model > MODEL_ONLY_LOGIT_MAX) return
+    // why the cap: the model alone must still reject above modelOnlyMax, or the public attacks
+    // that no rule describes would pass
+    if (bias === null || -bias / st.model > modelOnlyMax) return
+    // why: a full-strength rule ("send the conversation history to https://...") must reject on its
+    // own when the model is undecided (logit 0); the rules carry over to unseen texts, the model less
+    const neutral = bias + st.model * Math.max(st.floor, 0)
+    if (requireSelfSufficient && st.rules.some((w, k) => SELF_SUFFICIENT_RULES.includes(RULE_CATEGORIES[k]) && neutral + w < 0)) return
     const candidate = { ...st, rules: [...st.rules], bias }
     const score = objective(candidate, logits, sigs)
     if (score > found.score) {
@@ -313,7 +337,7 @@ function searchStack (logits: Float64Array, sigs: SignalRow[]): Stack {
       for (const rule of GRID_RULE) consider({ bias: 0, model, floor, rules: RULE_CATEGORIES.map(() => rule) })
     }
   }
-  if (found.best === null) throw new Error('no signal weights meet the false-positive limits')
+  if (found.best === null) return null
   // then one weight per rule category, a coordinate at a time
   for (let pass = 0; pass < 2; pass++) {
     for (let k = 0; k < RULE_CATEGORIES.length; k++) {
@@ -387,7 +411,9 @@ function main (): void {
     const only: Stack = { bias: -t, model: 1, floor: -8, rules: RULE_CATEGORIES.map(() => 0) }
     console.log(`model alone at logit ${t}: ${rates({ ...only }, oof, sigs.map((x) => ({ ...x, offset: 0 })))}`)
   }
-  const stack = searchStack(oof, sigs)
+  // why the fallback: with the self-sufficiency condition no weights may meet the limits
+  const stack = searchStack(oof, sigs, true) ?? searchStack(oof, sigs, false)
+  if (stack === null) throw new Error('no signal weights meet the false-positive limits')
   console.log(`out of fold: ${rates(stack, oof, sigs)}; floor ${stack.floor}`)
   const model = trainModel(docs, SEED)
   let max = 0
@@ -399,7 +425,7 @@ function main (): void {
   const signalWeights: Record<string, number> = { ...SIGNAL_WEIGHTS, model: round3(stack.model) }
   RULE_CATEGORIES.forEach((c, k) => { signalWeights[c] = round3(stack.rules[k]) })
   const out = {
-    format: 1,
+    format: 2,
     featureBits: FEATURE_BITS,
     windowChars: WINDOW_CHARS,
     windowStride: WINDOW_STRIDE,

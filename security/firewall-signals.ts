@@ -60,9 +60,18 @@ const C = {
   DISABLE: 55,
   NO_LONGER: 56,
   MAKER: 57,
-  PERMISSION: 58
+  PERMISSION: 58,
+  // classes only the model's concept features use (no rule reads them)
+  OBSOLETE: 59,
+  SETUP: 60,
+  CONFIG: 61,
+  MACHINE: 62,
+  COPY: 63,
+  PLAY: 64,
+  PRIVATE: 65,
+  APPLY: 66
 } as const
-const CLASS_COUNT = 59
+const CLASS_COUNT = 67
 
 // Lexicon: word -> classes. A trailing '*' matches any word starting with the stem. Entries are
 // in folded form (lowercase, no diacritics), as the scanner sees them. why stems: one entry covers
@@ -160,6 +169,21 @@ const LEXICON: Array<[string, number[]]> = [
   // talk about attacks: a quoted attack phrase next to these words is an example, not an order
   ...['attack*', 'injection*', 'inyeccion*', 'ataque*', 'attaque*', 'angriff*', 'injektion*', 'attacco', 'attacchi', 'iniezion*', 'injecao', 'injecoes', 'phrase*', 'frase*', 'satz', 'satze', 'sentence*',
     'example*', 'ejemplo*', 'exemple*', 'beispiel*', 'esempio', 'esempi', 'exemplo*', 'such', 'como', 'comme', 'wie', 'come', 'like'].map((w): [string, number[]] => [w, [C.META]]),
+  // Concept-only words (see CONCEPT_OF_CLASS): paraphrases of the rules' words, in the six languages.
+  // why not in the rule classes: they are too common to fire a rule, but as model features next to
+  // other concepts ("treat the setup text as outdated") they generalise across wording and language
+  ...['outdated', 'obsolete', 'expired', 'superseded', 'suspended', 'lifted', 'revoked', 'invalid', 'moot', 'caduc*', 'perime*', 'obsolet*', 'desactualiz*', 'caducad*', 'anulad*', 'hinfallig*', 'veraltet*', 'abgelaufen', 'aufgehoben',
+    'superat*', 'scadut*', 'decadut*', 'annullat*', 'superad*', 'ultrapassad*', 'expirad*', 'efeito', 'efecto', 'effet', 'wirkung', 'effetto'].map((w): [string, number[]] => [w, [C.OBSOLETE]]),
+  ...['setup', 'startup', 'started', 'start', 'initiali*', 'initializ*', 'launch*', 'boot*', 'spawned', 'arranc*', 'iniciad*', 'inicializ*', 'demarr*', 'lance', 'gestartet', 'start*', 'einrichtungstext',
+    'avvi*', 'iniziat*', 'iniciou', 'inicio', 'configurad*', 'configure', 'configured', 'configurato', 'konfiguriert', 'eingerichtet'].map((w): [string, number[]] => [w, [C.SETUP]]),
+  ...['configuration', 'config', 'configuracion', 'konfiguration', 'einrichtung*', 'einrichtungstext', 'configurazion*', 'configuracao', 'parametrage', 'briefing', 'directions', 'pautas', 'lineamientos',
+    'consegne', 'orientacoes', 'linee', 'vorschrift*', 'setup', 'ruleset', 'playbook'].map((w): [string, number[]] => [w, [C.CONFIG]]),
+  ...['machine', 'robot', 'intelligence', 'inteligencia', 'intelligenz', 'intelligenza', 'inteligencia', 'sprachmodell*', 'maquina', 'macchina', 'maschine', 'ias', 'assistants', 'modelos', 'modeles', 'modelle', 'modelli', 'chatbots', 'bots'].map((w): [string, number[]] => [w, [C.MACHINE]]),
+  ...['copy', 'copia*', 'copie*', 'recopi*', 'kopier*', 'cole', 'pega', 'colle', 'incolla', 'word-for-word', 'literal*', 'textual*', 'wortlich*', 'testual*'].map((w): [string, number[]] => [w, [C.COPY]]),
+  ...['play', 'playing', 'game', 'stay', 'remain', 'juego', 'juguemos', 'jeu', 'jouons', 'spiel', 'gioco', 'giochiamo', 'jogo', 'jogar', 'finta', 'fingiamo', 'fueras', 'fosses', 'etais', 'warst', 'ware', 'fossi', 'fosse',
+    'personagem', 'personaje', 'rolle', 'bleib*', 'resta', 'reste', 'permanece', 'quedate'].map((w): [string, number[]] => [w, [C.PLAY]]),
+  ...['private', 'privad*', 'privat*', 'privee*', 'riservat*', 'confidenzial*', 'sigilos*', 'restricted'].map((w): [string, number[]] => [w, [C.PRIVATE]]),
+  ...['apply', 'applies', 'valid', 'aplica*', 'applique*', 'gilt', 'gelten', 'valgono', 'valido', 'valida', 'aplicam', 'bind*', 'vigent*', 'vigor'].map((w): [string, number[]] => [w, [C.APPLY]]),
   ...['say', 'answer', 'respond', 'reply', 'write', 'escribe', 'ecris', 'schreibe', 'scrivi', 'escreva', 'di', 'responde', 'contesta', 'dis', 'reponds', 'sag', 'sage', 'antworte', 'rispondi', 'dici', 'responda', 'diga', 'скажи', 'ответь', '说', '回答'].map((w): [string, number[]] => [w, [C.SAY]])
 ]
 
@@ -209,7 +233,8 @@ const RULES: CueRule[] = [
   { category: 'persona', strength: 0.5, classes: [C.DISABLE, C.SAFETY], span: 4 },
   { category: 'persona', strength: 0.8, classes: [C.ARE, C.NO_LONGER, C.AI], span: 5 },
   { category: 'persona', strength: 0.4, classes: [C.WITHOUT, C.INSTR], span: 2 },
-  { category: 'persona', strength: 0.5, classes: [C.MAKER, C.YOU], span: 2 },
+  // why the order: "the team that built you" appeals to the makers; "if you made this change" does not
+  { category: 'persona', strength: 0.5, classes: [C.MAKER, C.YOU], span: 2, order: [C.MAKER, C.YOU] },
   { category: 'override', strength: 0.7, classes: [C.PERMISSION, C.DISABLE], span: 8 },
   { category: 'override', strength: 0.7, classes: [C.PERMISSION, C.IGNORE], span: 8 },
   { category: 'override', strength: 0.7, classes: [C.PERMISSION, C.OVERRIDE], span: 8 },
@@ -225,7 +250,9 @@ const RULES: CueRule[] = [
   { category: 'prompt-extraction', strength: 0.6, classes: [C.REVEAL, C.PRIOR, C.PROMPT], span: 5 },
   { category: 'prompt-extraction', strength: 0.7, classes: [C.REVEAL, C.YOU, C.SECRET], span: 6, blockers: ADVICE },
   { category: 'prompt-extraction', strength: 0.2, classes: [C.REVEAL, C.SECRET], span: 4, blockers: ADVICE },
-  { category: 'prompt-extraction', strength: 0.6, classes: [C.QUESTION, C.YOU, C.SECRET], span: 5 },
+  // why the order: a question names its object after the question word ("was ist dein Passwort");
+  // "your password was changed" only shares the words
+  { category: 'prompt-extraction', strength: 0.6, classes: [C.QUESTION, C.YOU, C.SECRET], span: 5, order: [C.QUESTION, C.YOU] },
   { category: 'prompt-extraction', strength: 0.6, classes: [C.QUESTION, C.YOU, C.PROMPT], span: 5 },
   { category: 'prompt-extraction', strength: 0.3, classes: [C.SYSTEM, C.PROMPT], span: 2 },
   { category: 'prompt-extraction', strength: 0.8, classes: [C.REVEAL, C.SECRET, C.GIVEN], span: 8, blockers: ADVICE },
@@ -284,6 +311,12 @@ for (const [entry, classes] of LEXICON) {
   if (isPrefix) node.prefix = addClasses(node.prefix, classes)
   else node.exact = addClasses(node.exact, classes)
 }
+// why: classes from C.OBSOLETE on feed only the model's concept features; the rule scan skips them
+const FIRST_CONCEPT_ONLY_CLASS = C.OBSOLETE
+function ruleClasses (list: number[] | null): number[] | null {
+  const out = list?.filter((c) => c < FIRST_CONCEPT_ONLY_CLASS) ?? []
+  return out.length > 0 ? out : null
+}
 // English verb forms that describe rather than order ("the function ignores the previous value",
 // "the assistant ignored my instructions"): the stems above would match them, these words cancel that.
 for (const word of ['ignores', 'ignored', 'forgets', 'overrides', 'overridden', 'overrode', 'disregards', 'disregarded', 'bypasses', 'bypassed']) {
@@ -303,6 +336,61 @@ for (const word of ['ignores', 'ignored', 'forgets', 'overrides', 'overridden', 
 // why a flat table: ASCII transitions (most text) become one array read instead of a Map lookup
 const ASCII_NEXT = new Int32Array(NODES.length * 128).fill(-1)
 for (const node of NODES) for (const [c, child] of node.next) if (c < 128) ASCII_NEXT[node.id * 128 + c] = child.id
+
+// Concepts: a dozen meanings the model sees instead of words, so that synonyms and translations
+// share features ("forget", "treat as outdated", "vergiss" are all DISREGARD). Bit positions in a mask.
+const K = {
+  DISREGARD: 0,
+  PRIOR: 1,
+  DIRECTIVE: 2,
+  REVEAL: 3,
+  SECRET: 4,
+  AI: 5,
+  ROLE: 6,
+  RESTRICT: 7,
+  EXFIL: 8,
+  YOU: 9,
+  NEG: 10,
+  NOW: 11,
+  SELF: 12,
+  META: 13,
+  ADDRESS: 14,
+  ALL: 15,
+  AUTHORITY: 16
+} as const
+const CONCEPT_OF_CLASS: Array<[number, number[]]> = [
+  [C.IGNORE, [K.DISREGARD]], [C.OVERRIDE, [K.DISREGARD]], [C.VOID, [K.DISREGARD]], [C.DISABLE, [K.DISREGARD]], [C.STOP, [K.DISREGARD]], [C.OBSOLETE, [K.DISREGARD]],
+  [C.PRIOR, [K.PRIOR]], [C.GIVEN, [K.PRIOR]], [C.SETUP, [K.PRIOR]],
+  [C.INSTR, [K.DIRECTIVE]], [C.PROMPT, [K.DIRECTIVE]], [C.TASK, [K.DIRECTIVE]], [C.OBEY, [K.DIRECTIVE]], [C.CONFIG, [K.DIRECTIVE]], [C.APPLY, [K.DIRECTIVE]],
+  [C.REVEAL, [K.REVEAL]], [C.SAY, [K.REVEAL]], [C.COPY, [K.REVEAL]],
+  [C.SECRET, [K.SECRET]], [C.HIDDEN, [K.SECRET]], [C.SYSTEM, [K.SECRET]], [C.PRIVATE, [K.SECRET]],
+  [C.AI, [K.AI]], [C.MACHINE, [K.AI]],
+  [C.ACT, [K.ROLE]], [C.ROLE, [K.ROLE]], [C.DAN, [K.ROLE]], [C.MODE, [K.ROLE]], [C.PLAY, [K.ROLE]], [C.UNRESTRICTED, [K.ROLE, K.RESTRICT]],
+  [C.LIMITS, [K.RESTRICT]], [C.SAFETY, [K.RESTRICT]],
+  [C.SEND, [K.EXFIL]], [C.URL, [K.EXFIL]], [C.DATA, [K.EXFIL]], [C.IMAGE, [K.EXFIL]], [C.CONVERSATION, [K.EXFIL]],
+  [C.YOU, [K.YOU]],
+  [C.NOT, [K.NEG]], [C.WITHOUT, [K.NEG]], [C.NO_LONGER, [K.NEG]], [C.REFUSE, [K.NEG]],
+  [C.NOW, [K.NOW]], [C.NEW, [K.NOW]], [C.FROM, [K.NOW]], [C.INSTEAD, [K.NOW]], [C.ONLY, [K.NOW]],
+  [C.MY, [K.SELF]], [C.MESSAGE, [K.SELF]], [C.SELF, [K.SELF]],
+  [C.META, [K.META]],
+  [C.NOTE, [K.ADDRESS]], [C.READER, [K.ADDRESS]], [C.AUDIENCE, [K.ADDRESS]], [C.WHEN, [K.ADDRESS]], [C.IF, [K.ADDRESS]], [C.SUMMARIZE, [K.ADDRESS]],
+  [C.ALL, [K.ALL]], [C.ANYTHING, [K.ALL]],
+  [C.DEVELOPER, [K.AUTHORITY]], [C.MAKER, [K.AUTHORITY]], [C.PERMISSION, [K.AUTHORITY]]
+]
+const CLASS_CONCEPTS = new Int32Array(CLASS_COUNT)
+for (const [c, ks] of CONCEPT_OF_CLASS) for (const k of ks) CLASS_CONCEPTS[c] |= 1 << k
+function conceptMask (classes: number[] | null): number {
+  let m = 0
+  if (classes !== null) for (const c of classes) m |= CLASS_CONCEPTS[c]
+  return m
+}
+// why per node: the scan reads one int per word instead of walking the class lists
+const EXACT_CONCEPTS = Int32Array.from(NODES, (node) => node.excluded ? 0 : conceptMask(node.exact))
+const PREFIX_CONCEPTS = Int32Array.from(NODES, (node) => conceptMask(node.prefix))
+for (const node of NODES) {
+  node.exact = ruleClasses(node.exact)
+  node.prefix = ruleClasses(node.prefix)
+}
 
 const RULES_BY_CLASS: CueRule[][] = Array.from({ length: CLASS_COUNT }, () => [])
 for (const rule of RULES) for (const c of rule.classes) RULES_BY_CLASS[c].push(rule)
@@ -328,7 +416,7 @@ const SENTENCE_GAP = 4
 export type RuleHits = Map<string, number>
 
 // why typed arrays: the scan below reads them once per character
-const HAS_PREFIX = Uint8Array.from(NODES, (node) => node.prefix !== null ? 1 : 0)
+const HAS_PREFIX = Uint8Array.from(NODES, (node) => node.prefix !== null || PREFIX_CONCEPTS[node.id] !== 0 ? 1 : 0)
 const LAST_SEEN = new Float64Array(CLASS_COUNT)
 
 // why 3 words: a retraction names its object right after the verb ("ignore the previous email")
@@ -343,6 +431,29 @@ const QUOTED_FACTOR = 0.5
 const pending: Array<{ rule: CueRule, pos: number, strength: number }> = []
 let quoteOpen = false
 let wordMarks = 0
+// Concept events of the last scanned view (char offset, word position, concept mask), read by conceptFeatures().
+let eventChar = new Int32Array(256)
+let eventPos = new Float64Array(256)
+let eventMask = new Int32Array(256)
+let eventCount = 0
+function pushEvent (char: number, pos: number, mask: number): void {
+  if (eventCount === eventChar.length) {
+    const grow = eventChar.length * 2
+    const ch = new Int32Array(grow)
+    ch.set(eventChar)
+    const ps = new Float64Array(grow)
+    ps.set(eventPos)
+    const ms = new Int32Array(grow)
+    ms.set(eventMask)
+    eventChar = ch
+    eventPos = ps
+    eventMask = ms
+  }
+  eventChar[eventCount] = char
+  eventPos[eventCount] = pos
+  eventMask[eventCount] = mask
+  eventCount++
+}
 
 /** Commits waiting hits older than `before` (all of them with Infinity); keeps the list short. */
 function flushPending (hits: RuleHits, before: number): void {
@@ -418,6 +529,7 @@ function marks (chars: string): number {
 export function scanCues (view: string, hits: RuleHits): number {
   LAST_SEEN.fill(-1e9)
   pending.length = 0
+  eventCount = 0
   quoteOpen = false
   wordMarks = 0
   let pos = 0
@@ -436,7 +548,10 @@ export function scanCues (view: string, hits: RuleHits): number {
       if (c === 46 || c === 33 || c === 63 || c === 59 || c === 10 || c === 0x3002) pos += SENTENCE_GAP
       if (c < 128) seen |= MARK_BITS[c]
       // why: an e-mail address is a destination, like a URL, for the exfiltration rules
-      if (c === 64 && i > 0 && isWordCode(view.charCodeAt(i - 1)) && isWordCode(view.charCodeAt(i + 1))) fire(AT_CLASSES, pos, hits)
+      if (c === 64 && i > 0 && isWordCode(view.charCodeAt(i - 1)) && isWordCode(view.charCodeAt(i + 1))) {
+        fire(AT_CLASSES, pos, hits)
+        pushEvent(i, pos, 1 << K.EXFIL)
+      }
       // why a line ends a quote: an unpaired quote mark must not soften the rest of the text
       if (isQuoteCode(c)) quoteOpen = !quoteOpen
       else if (c === 10) quoteOpen = false
@@ -453,6 +568,8 @@ export function scanCues (view: string, hits: RuleHits): number {
         if (node !== undefined) {
           if (node.exact !== null) fire(node.exact, pos, hits)
           if (node.prefix !== null) fire(node.prefix, pos, hits)
+          const mask = EXACT_CONCEPTS[node.id] | PREFIX_CONCEPTS[node.id]
+          if (mask !== 0) pushEvent(i, pos, mask)
         }
       }
       pos += 0.5
@@ -464,6 +581,7 @@ export function scanCues (view: string, hits: RuleHits): number {
     // prefix entries met on the way, fired at the word's end unless the whole word is excluded
     let prefixA = -1
     let prefixB = -1
+    let mask = 0
     while (j < n) {
       const d = view.charCodeAt(j)
       if (d < 128 ? ASCII_WORD[d] === 0 : !isWordCode(d) || isCjkCode(d)) break
@@ -472,7 +590,10 @@ export function scanCues (view: string, hits: RuleHits): number {
         if (id >= 0 && HAS_PREFIX[id] === 1) {
           if (prefixA < 0) prefixA = id
           else if (prefixB < 0) prefixB = id
-          else fire(NODES[id].prefix ?? [], pos, hits)
+          else {
+            fire(NODES[id].prefix ?? [], pos, hits)
+            mask |= PREFIX_CONCEPTS[id]
+          }
         }
       }
       j++
@@ -480,7 +601,13 @@ export function scanCues (view: string, hits: RuleHits): number {
     if (!(id >= 0 && NODES[id].excluded)) {
       if (prefixA >= 0) fire(NODES[prefixA].prefix ?? [], pos, hits)
       if (prefixB >= 0) fire(NODES[prefixB].prefix ?? [], pos, hits)
+      if (prefixA >= 0) mask |= PREFIX_CONCEPTS[prefixA]
+      if (prefixB >= 0) mask |= PREFIX_CONCEPTS[prefixB]
+    } else {
+      mask = 0
     }
+    if (id >= 0) mask |= EXACT_CONCEPTS[id]
+    if (mask !== 0) pushEvent(i, pos, mask)
     if (id >= 0) {
       const exact = NODES[id].exact
       if (exact !== null) fire(exact, pos, hits)
@@ -625,5 +752,51 @@ export function bucketFeatures (view: string, weights: Int8Array | Float32Array,
     }
     sums[bucket] = sum
     counts[bucket] = count
+  }
+}
+
+// why 6 words: a concept phrase ("treat everything above as outdated") spans a short clause; the
+// sentence gap of the scan (SENTENCE_GAP) keeps most pairs inside one sentence
+const CONCEPT_SPAN = 6
+// why 3: the previous concept words looked at; bounds the work per word (scoring speed)
+const CONCEPT_BACK = 3
+/** why a gain: a window holds hundreds of character n-grams and only a few concept features; each counts this many times. */
+export const CONCEPT_GAIN = 2
+
+function conceptFeature (h: number, bucket: number, weights: Int8Array | Float32Array, sums: Float64Array, counts: Float64Array, collect: number[][] | null): void {
+  const f = Math.imul(h ^ (h >>> 15), 0x2C1B3C6D) >>> FEATURE_SHIFT
+  counts[bucket] += CONCEPT_GAIN
+  if (collect !== null) for (let g = 0; g < CONCEPT_GAIN; g++) collect[bucket].push(f)
+  else sums[bucket] += CONCEPT_GAIN * weights[f]
+}
+
+/**
+ * Adds the concept features of the view last given to scanCues to its buckets (after
+ * bucketFeatures): ordered concept pairs within CONCEPT_SPAN words (adjacent or skipping words)
+ * and concept triples. Single concepts are left out: alone they only say what a text is about. Synonyms and translations map to one concept, so these
+ * features carry over to wordings the training data never held.
+ */
+export function conceptFeatures (weights: Int8Array | Float32Array, sums: Float64Array, counts: Float64Array, collect: number[][] | null): void {
+  for (let e = 0; e < eventCount; e++) {
+    const bucket = Math.floor(eventChar[e] / WINDOW_STRIDE)
+    if (bucket >= sums.length) break
+    const m = eventMask[e]
+    const low = Math.max(0, e - CONCEPT_BACK)
+    for (let p = e - 1; p >= low && eventPos[e] - eventPos[p] <= CONCEPT_SPAN; p--) {
+      const mp = eventMask[p]
+      for (let a = mp; a !== 0; a &= a - 1) {
+        const ka = 31 - Math.clz32(a & -a)
+        for (let b = m; b !== 0; b &= b - 1) {
+          const kb = 31 - Math.clz32(b & -b)
+          conceptFeature(0x20000 + ka * 32 + kb, bucket, weights, sums, counts, collect)
+          for (let q = p - 1; q >= low && eventPos[e] - eventPos[q] <= CONCEPT_SPAN; q--) {
+            for (let c = eventMask[q]; c !== 0; c &= c - 1) {
+              const kc = 31 - Math.clz32(c & -c)
+              conceptFeature(0x300000 + (kc * 32 + ka) * 32 + kb, bucket, weights, sums, counts, collect)
+            }
+          }
+        }
+      }
+    }
   }
 }

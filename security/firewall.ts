@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { normalizeViews } from './normalize.ts'
 import {
   FEATURE_BITS, WINDOW_STRIDE, WINDOW_BUCKETS, WINDOW_MIN_BUCKETS, RULE_CATEGORIES,
-  scanCues, scanStructure, scanExfiltration, bucketFeatures
+  scanCues, scanStructure, scanExfiltration, bucketFeatures, conceptFeatures
 } from './firewall-signals.ts'
 import type { RuleHits } from './firewall-signals.ts'
 
@@ -39,7 +39,7 @@ interface ModelFile {
 
 const MODEL_URL = new URL('./model/firewall-model.json', import.meta.url)
 const MODEL: ModelFile = JSON.parse(readFileSync(MODEL_URL, 'utf8'))
-if (MODEL.format !== 1 || MODEL.featureBits !== FEATURE_BITS || MODEL.windowStride !== WINDOW_STRIDE) {
+if (MODEL.format !== 2 || MODEL.featureBits !== FEATURE_BITS || MODEL.windowStride !== WINDOW_STRIDE) {
   throw new Error('security/model/firewall-model.json does not match the feature code: run `npm run train:firewall`')
 }
 // int8 weights, scaled back at scoring time; loaded once per process.
@@ -74,6 +74,12 @@ let bucketCounts = new Float64Array(64)
 
 /** The model's logit for a folded view: the most suspicious window, so a hidden sentence is not diluted. */
 export function modelLogit (view: string): number {
+  scanCues(view, new Map())
+  return scannedViewLogit(view)
+}
+
+/** modelLogit for the view scanCues saw last: its concept events are reused, not scanned again. */
+function scannedViewLogit (view: string): number {
   const buckets = Math.max(1, Math.ceil(view.length / WINDOW_STRIDE))
   if (buckets > bucketSums.length) {
     bucketSums = new Float64Array(buckets * 2)
@@ -84,6 +90,7 @@ export function modelLogit (view: string): number {
   sums[0] = 0
   counts[0] = 0
   bucketFeatures(view, MODEL_WEIGHTS, sums, counts, null)
+  conceptFeatures(MODEL_WEIGHTS, sums, counts, null)
   let best = -Infinity
   // same windows as windowRanges(), without building the list: the whole view when short, else
   // every run of WINDOW_MIN_BUCKETS..WINDOW_BUCKETS buckets
@@ -112,7 +119,8 @@ export function collectSignals (text: string): { hits: RuleHits, obfuscation: st
   for (const view of [folded, ...views]) {
     scanStructure(view, hits, scanCues(view, hits))
     scanExfiltration(view, hits)
-    const l = modelLogit(view)
+    // right after scanCues on the same view: the model reads the concepts that scan found
+    const l = scannedViewLogit(view)
     if (l > logit) logit = l
   }
   return { hits, obfuscation: signals, logit }
@@ -142,6 +150,10 @@ function validateOptions (options: FirewallOptions): { threshold: number, weight
  * Builds the firewall. Options are validated here (a bad one throws, naming it) and everything
  * is precomputed, so the returned function only scores.
  */
+// Why 0.1: measured on the public data it costs ~3 points of recall (93.7 → 90.6 %) and removes the
+// model-only rejections of the everyday documents in test/fixtures/everyday/ (see security/model/README.md).
+const MODEL_ONLY_MARGIN = 0.1
+
 export function createFirewall (options: FirewallOptions = {}): (text: string) => FirewallVerdict {
   const { threshold, weights } = validateOptions(options)
   const modelWeight = weights.model ?? 0
@@ -161,6 +173,9 @@ export function createFirewall (options: FirewallOptions = {}): (text: string) =
     }
     if (logit > 0) signals.push('model')
     const score = 1 / (1 + Math.exp(-z))
-    return { rejected: score >= threshold, score, signals }
+    // The n-gram model alone is the main source of false positives on ordinary documents (notices
+    // about passwords and accounts): without any rule or obfuscation evidence it needs a margin more.
+    const modelOnly = hits.size === 0 && obfuscation.length === 0
+    return { rejected: score >= (modelOnly ? Math.min(threshold + MODEL_ONLY_MARGIN, 0.99) : threshold), score, signals }
   }
 }
