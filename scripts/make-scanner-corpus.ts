@@ -12,20 +12,11 @@ import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { crc32Base62 } from '../security/checksum.ts'
 import { looksRandom } from '../security/secret-patterns.ts'
+import { mulberry32 } from './seeded-random.ts'
 
 const OUT = fileURLToPath(new URL('../test/fixtures/scanner/corpus.jsonl', import.meta.url))
 const SEED = 0x5ca22e5
 
-function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 const random = mulberry32(SEED)
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'

@@ -9,6 +9,7 @@ import {
   scanCues, scanStructure, scanExfiltration
 } from '../security/firewall-signals.ts'
 import type { RuleHits } from '../security/firewall-signals.ts'
+import { mulberry32 } from './seeded-random.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const PUBLIC_DIR = join(ROOT, '..', 'shared', 'data', 'prompt-injection')
@@ -98,17 +99,6 @@ function isolateInsertedAttack (text: string, benignTexts: string[]): string | n
     }
   }
   return best !== null && best.length >= 10 ? best : null
-}
-
-function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /** Windows of one view exactly as security/firewall.ts scores them. */
