@@ -1,6 +1,7 @@
 // One migration set for both dialects, applied at start by Kysely's Migrator.
 import { Migrator } from 'kysely/migration'
 import type { Migration, MigrationProvider } from 'kysely/migration'
+import { sql } from 'kysely'
 import type { Kysely } from 'kysely'
 import type { Database, DialectName } from './database.ts'
 
@@ -68,7 +69,10 @@ function migrations (dialect: DialectName): Record<string, Migration> {
 /** Applies every pending migration; throws with the failing migration's name. */
 export async function migrateToLatest (db: Kysely<Database>, dialect: DialectName): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) }
-  const migrator = new Migrator({ db, provider })
+  // PostgreSQL: Kysely looks for its bookkeeping tables in every schema unless told which one, so a
+  // database holding several microgate schemas (one per tenant or test) would find another's.
+  const schema = dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined
+  const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) })
   const { error, results } = await migrator.migrateToLatest()
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown'

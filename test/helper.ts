@@ -39,9 +39,18 @@ export async function freshPostgresSchema (t: TestContext): Promise<string> {
   await client.query(`CREATE SCHEMA ${schema}`)
   await client.end()
   t.after(async () => {
+    // This hook may run before the app's own close: a write still in flight can deadlock the DROP,
+    // so it is retried; the schema is scratch space either way.
     const c = new pg.Client({ connectionString: POSTGRES_URL })
     await c.connect()
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+        break
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 200))
+      }
+    }
     await c.end()
   })
   const url = new URL(POSTGRES_URL)
