@@ -23,8 +23,7 @@ export class ConfigError extends Error {
  * In production a weak or missing secret is fatal; elsewhere only its shape is enforced.
  */
 export function loadConfig (input: NodeJS.ProcessEnv): Env {
-  // `OPENAI_API_KEY=` in a .env means "not set": an empty value never counts as configuration.
-  const raw = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined && value !== ''))
+  const raw = withoutEmptyValues(input)
   const production = raw.NODE_ENV === 'production'
   if (production) {
     const problems = [jwtSecretWeakness(raw.JWT_SECRET), masterKeyWeakness('MASTER_KEY', raw.MASTER_KEY)]
@@ -49,6 +48,11 @@ export function loadConfig (input: NodeJS.ProcessEnv): Env {
   return config
 }
 
+/** `OPENAI_API_KEY=` in a .env means "not set": an empty value never counts as configuration. */
+function withoutEmptyValues (env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''))
+}
+
 /** Splits a comma-separated variable into trimmed, non-empty items. */
 export function listOf (value: string | undefined): string[] {
   if (value === undefined) return []
@@ -56,7 +60,7 @@ export function listOf (value: string | undefined): string[] {
 }
 
 async function envPlugin (fastify: FastifyInstance, opts: { env: NodeJS.ProcessEnv }) {
-  const data = Object.fromEntries(Object.entries(opts.env).filter(([, value]) => value !== undefined && value !== ''))
+  const data = withoutEmptyValues(opts.env)
   await fastify.register(fastifyEnv, { schema: EnvSchema, confKey: 'config', data, dotenv: false, env: false })
 }
 
