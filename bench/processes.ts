@@ -222,7 +222,7 @@ export async function startGateway (ws: Workspace, ports: FakePorts, options: Ga
     ...options.env
   }
   // cwd is the temp dir: server.ts reads `.env` from its cwd, and a developer's .env must not leak in.
-  const { child, logFile } = spawnChild(options.name, join(ROOT, 'server.ts'), { env, cwd: ws.dir, logDir: ws.dir, execArgv: options.execArgv })
+  const { child, logFile } = spawnChild(options.name, join(ROOT, 'bench', 'gateway.ts'), { env, cwd: ws.dir, logDir: ws.dir, execArgv: options.execArgv })
   const url = `http://127.0.0.1:${port}`
   await waitForHttp(`${url}/healthz`, child, logFile)
   return wrap(options.name, child, logFile, url)

@@ -47,7 +47,8 @@ function log (line: string): void {
 
 interface Run {
   scenario: string
-  target: 'baseline' | 'gateway'
+  /** 'reference': the scenario's in-gateway reference route, on the same gateway process. */
+  target: 'baseline' | 'gateway' | 'reference'
   round: number
   reqPerSec: number
   p50: number
@@ -73,7 +74,8 @@ async function cannon (url: string, requests: AutocannonRequest[], durationS: nu
 
 async function measure (scenario: Scenario, target: Child, kind: Run['target'], round: number, apiKey: string): Promise<Run> {
   const before = await target.probe()
-  const result = await cannon(target.url, scenario.requests(apiKey), DURATION_S)
+  const requests = kind === 'reference' ? scenario.reference!.requests() : scenario.requests(apiKey)
+  const result = await cannon(target.url, requests, DURATION_S)
   const after = await target.probe()
   const statuses: Record<string, number> = {}
   let ok = 0
@@ -194,16 +196,18 @@ async function main (): Promise<void> {
       for (const scenario of active) {
         log(`warm-up ${scenario.name}`)
         for (const target of [baseline, gateway]) if (target !== null) await cannon(target.url, scenario.requests(apiKey), WARMUP_S)
+        if (scenario.reference !== undefined) await cannon(gateway.url, scenario.reference.requests(), WARMUP_S)
       }
       for (let round = 1; round <= ROUNDS; round++) {
         for (const scenario of active) {
           // Alternate which target goes first, so drift in background load hits both alike.
-          const order: Array<[Run['target'], Child | null]> = round % 2 === 1 ? [['baseline', baseline], ['gateway', gateway]] : [['gateway', gateway], ['baseline', baseline]]
+          const targets: Array<[Run['target'], Child | null]> = [['baseline', baseline], ...(scenario.reference === undefined ? [] : [['reference', gateway] as [Run['target'], Child]]), ['gateway', gateway]]
+          const order = round % 2 === 1 ? targets : [...targets].reverse()
           for (const [kind, target] of order) {
             if (target === null) continue
             const run = await measure(scenario, target, kind, round, apiKey)
             runs.push(run)
-            log(`round ${round} ${scenario.name.padEnd(12)} ${kind.padEnd(8)} ${fmt(run.reqPerSec).padStart(6)} req/s p50 ${run.p50} ms p99 ${run.p99} ms errors ${run.errors} cpu ${fmt(run.cpuUsPerReq)} µs/req rss ${fmt(run.rssMb)} MB ${JSON.stringify(run.statuses)}`)
+            log(`round ${round} ${scenario.name.padEnd(12)} ${kind.padEnd(9)} ${fmt(run.reqPerSec).padStart(6)} req/s p50 ${run.p50} ms p99 ${run.p99} ms errors ${run.errors} cpu ${fmt(run.cpuUsPerReq)} µs/req rss ${fmt(run.rssMb)} MB ${JSON.stringify(run.statuses)}`)
           }
         }
       }
@@ -226,22 +230,27 @@ async function main (): Promise<void> {
 
     // Summary: medians over rounds; the ratio is the median of per-round gateway/baseline ratios
     // (each pair ran back to back, so it is less exposed to background load than a ratio of medians).
-    const rows = active.flatMap((scenario) => (['baseline', 'gateway'] as const).map((target) => {
+    const pairedWith = (mine: Run[], other: Run['target']) => mine
+      .map((g) => ({ g, b: runs.find((r) => r.scenario === g.scenario && r.target === other && r.round === g.round) }))
+      .filter((p): p is { g: Run, b: Run } => p.b !== undefined)
+    const rows = active.flatMap((scenario) => (['baseline', 'reference', 'gateway'] as const).map((target) => {
       const mine = runs.filter((r) => r.scenario === scenario.name && r.target === target)
       if (mine.length === 0) return null
-      const perRound = target === 'gateway'
-        ? mine.map((g) => ({ g, b: runs.find((r) => r.scenario === scenario.name && r.target === 'baseline' && r.round === g.round) })).filter((p) => p.b !== undefined)
-        : []
+      const perRound = target === 'baseline' ? [] : pairedWith(mine, 'baseline')
+      const perRoundRef = target === 'gateway' ? pairedWith(mine, 'reference') : []
       return {
         scenario: scenario.name,
-        target,
+        target: target === 'reference' ? `gateway, ${scenario.reference!.label}` : target,
         reqPerSec: median(mine.map((r) => r.reqPerSec)),
         p50: median(mine.map((r) => r.p50)),
         p99: median(mine.map((r) => r.p99)),
         errors: mine.reduce((sum, r) => sum + r.errors, 0),
         cpuUsPerReq: median(mine.map((r) => r.cpuUsPerReq)),
-        ratio: perRound.length > 0 ? median(perRound.map((p) => p.g.reqPerSec / p.b!.reqPerSec)) : Number.NaN,
-        p99Ratio: perRound.length > 0 ? median(perRound.map((p) => p.g.p99 / Math.max(1, p.b!.p99))) : Number.NaN
+        ratio: perRound.length > 0 ? median(perRound.map((p) => p.g.reqPerSec / p.b.reqPerSec)) : Number.NaN,
+        p99Ratio: perRound.length > 0 ? median(perRound.map((p) => p.g.p99 / Math.max(1, p.b.p99))) : Number.NaN,
+        /** Against the scenario's in-gateway reference route, per round (NaN when it has none). */
+        refRatio: perRoundRef.length > 0 ? median(perRoundRef.map((p) => p.g.reqPerSec / p.b.reqPerSec)) : Number.NaN,
+        refP99Ratio: perRoundRef.length > 0 ? median(perRoundRef.map((p) => p.g.p99 / Math.max(1, p.b.p99))) : Number.NaN
       }
     }).filter((row) => row !== null))
 
@@ -250,12 +259,12 @@ async function main (): Promise<void> {
       process.stdout.write(JSON.stringify({ node: process.version, rounds: ROUNDS, durationS: DURATION_S, connections: CONNECTIONS, rows, runs, skipped, rateLimit, soak: soakResult, totalErrors }, null, 2) + '\n')
     } else {
       const lines = [
-        '| scenario | target | req/s | p50 ms | p99 ms | errors | server CPU µs/req | req/s vs baseline | p99 vs baseline |',
-        '|---|---|---:|---:|---:|---:|---:|---:|---:|',
-        ...rows.map((r) => `| ${r.scenario} | ${r.target} | ${fmt(r.reqPerSec)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.errors} | ${fmt(r.cpuUsPerReq)} | ${r.target === 'gateway' ? fmt(r.ratio, 2) + 'x' : ''} | ${r.target === 'gateway' ? fmt(r.p99Ratio, 2) + 'x' : ''} |`)
+        '| scenario | target | req/s | p50 ms | p99 ms | errors | server CPU µs/req | req/s vs baseline | p99 vs baseline | req/s vs in-gateway reference |',
+        '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+        ...rows.map((r) => `| ${r.scenario} | ${r.target} | ${fmt(r.reqPerSec)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${r.errors} | ${fmt(r.cpuUsPerReq)} | ${r.target === 'baseline' ? '' : fmt(r.ratio, 2) + 'x'} | ${r.target === 'baseline' ? '' : fmt(r.p99Ratio, 2) + 'x'} | ${Number.isFinite(r.refRatio) ? fmt(r.refRatio, 2) + 'x' : ''} |`)
       ]
       if (rateLimit !== null) {
-        lines.push(`| rate-limit (RATE_LIMIT_PER_KEY=${rateLimit.budget}, ${rateLimit.sent} sequential) | gateway | first 429 at request #${rateLimit.first429 ?? 'none'} (expected #${rateLimit.budget + 1}) | | | ${rateLimit.errors} | | | |`)
+        lines.push(`| rate-limit (RATE_LIMIT_PER_KEY=${rateLimit.budget}, ${rateLimit.sent} sequential) | gateway | first 429 at request #${rateLimit.first429 ?? 'none'} (expected #${rateLimit.budget + 1}) | | | ${rateLimit.errors} | | | | |`)
       }
       if (skipped.length > 0) lines.push('', `skipped: ${skipped.join(', ')} (no HTTPS fake: openssl unavailable)`)
       if (soakResult !== null) {

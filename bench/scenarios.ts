@@ -3,6 +3,7 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto'
 import type { Request as AutocannonRequest } from 'autocannon'
 import { WEBHOOK_SECRET } from './processes.ts'
 import { K8S_NAMESPACE } from './fake-upstreams.ts'
+import { UNVERIFIED_WEBHOOK_PATH } from './gateway.ts'
 
 export interface Scenario {
   name: string
@@ -11,6 +12,8 @@ export interface Scenario {
   requests: (apiKey: string) => AutocannonRequest[]
   /** Needs the HTTPS Kubernetes fake (openssl). */
   kubernetes?: boolean
+  /** A second comparison inside the gateway itself (same process and controls), for targets defined against one. */
+  reference?: { label: string, requests: () => AutocannonRequest[] }
 }
 
 /** ~1 KB of ordinary prose: the firewall must let it through, as it does real user text. */
@@ -73,10 +76,10 @@ function pushPayload (after: string): string {
  * Every delivery is new: a fresh X-GitHub-Delivery id and a fresh body with its own valid
  * signature, computed per request (setupRequest), so deduplication and persistence do real work.
  */
-export function webhookRequest (): AutocannonRequest {
+export function webhookRequest (path = '/github/secure-webhook'): AutocannonRequest {
   return {
     method: 'POST',
-    path: '/github/secure-webhook',
+    path,
     headers: { 'content-type': 'application/json', 'x-github-event': 'push' },
     setupRequest: (request) => {
       const body = pushPayload(randomBytes(20).toString('hex'))
@@ -89,7 +92,13 @@ export function webhookRequest (): AutocannonRequest {
 export const SCENARIOS: Scenario[] = [
   generate('openai'),
   generate('anthropic'),
-  { name: 'webhook', expected: [202], requests: () => [webhookRequest()] },
+  {
+    name: 'webhook',
+    expected: [202],
+    requests: () => [webhookRequest()],
+    // The same signed deliveries, sent to the gateway's unverified raw-body route (bench/gateway.ts).
+    reference: { label: 'unverified route in the gateway', requests: () => [webhookRequest(UNVERIFIED_WEBHOOK_PATH)] }
+  },
   {
     name: 'github-repos',
     expected: [200],

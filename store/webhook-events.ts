@@ -8,31 +8,31 @@ export interface WebhookEventRecord { deliveryId: string, event: string, action:
 
 interface Pending { event: WebhookEventRecord, resolve: (fresh: boolean) => void, reject: (err: unknown) => void }
 
+// One statement's worth of rows: 6 parameters each, far below SQLite's and PostgreSQL's limits.
+const MAX_BATCH = 256
+
 export function createWebhookEvents (db: Kysely<Database>) {
-  // Deliveries arriving in one event-loop turn are written in one transaction: one commit (one WAL
-  // write with SQLite) per batch instead of per delivery. Each caller still learns, after the
-  // commit, whether its own row was new, so nothing is acknowledged before it is stored.
+  // Deliveries arriving in one event-loop turn are written by one multi-row INSERT: one commit (one
+  // WAL write with SQLite) per batch instead of per delivery. ON CONFLICT DO NOTHING RETURNING names
+  // the rows that were new, so each caller still learns, after the commit, whether its own delivery
+  // was fresh; nothing is acknowledged before it is stored.
   let pending: Pending[] = []
   const flush = async () => {
-    const batch = pending
-    pending = []
+    const batch = pending.length > MAX_BATCH ? pending.splice(0, MAX_BATCH) : pending
+    if (batch === pending) pending = []
+    else setImmediate(() => { void flush() })
     try {
-      const fresh = await db.transaction().execute(async (trx) => {
-        const results: boolean[] = []
-        for (const { event } of batch) {
-          const result = await trx.insertInto('webhook_events').values({
-            delivery_id: event.deliveryId,
-            event: event.event,
-            action: event.action,
-            repository: event.repository,
-            sender: event.sender,
-            received_at: event.receivedAt
-          }).onConflict((oc) => oc.column('delivery_id').doNothing()).executeTakeFirst()
-          results.push(Number(result.numInsertedOrUpdatedRows ?? 0) === 1)
-        }
-        return results
-      })
-      batch.forEach((item, i) => { item.resolve(fresh[i]) })
+      const inserted = await db.insertInto('webhook_events').values(batch.map(({ event }) => ({
+        delivery_id: event.deliveryId,
+        event: event.event,
+        action: event.action,
+        repository: event.repository,
+        sender: event.sender,
+        received_at: event.receivedAt
+      }))).onConflict((oc) => oc.column('delivery_id').doNothing()).returning('delivery_id').execute()
+      const fresh = new Set(inserted.map((row) => row.delivery_id))
+      // The same id twice in one batch (parallel replays): only the first caller gets the new row.
+      for (const item of batch) item.resolve(fresh.delete(item.event.deliveryId))
     } catch (err) {
       for (const item of batch) item.reject(err)
     }
