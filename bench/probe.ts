@@ -6,6 +6,10 @@ export interface ProbeSample {
   type: 'probe'
   rssBytes: number
   heapUsedBytes: number
+  /** V8 heap reserved (young + old generations), used or not. */
+  heapTotalBytes: number
+  /** Memory outside the V8 heap held by JS objects (Buffers, ArrayBuffers, SQLite is not included). */
+  externalBytes: number
   /** Event-loop delay since the previous sample, in milliseconds. */
   eldP50Ms: number
   eldP99Ms: number
@@ -25,10 +29,13 @@ if (typeof process.send === 'function') {
   process.on('message', (message: { type?: string }) => {
     if (message?.type === 'probe') {
       const cpu = process.cpuUsage()
+      const memory = process.memoryUsage()
       const sample: ProbeSample = {
         type: 'probe',
-        rssBytes: process.memoryUsage.rss(),
-        heapUsedBytes: process.memoryUsage().heapUsed,
+        rssBytes: memory.rss,
+        heapUsedBytes: memory.heapUsed,
+        heapTotalBytes: memory.heapTotal,
+        externalBytes: memory.external,
         eldP50Ms: histogram.percentile(50) / 1e6,
         eldP99Ms: histogram.percentile(99) / 1e6,
         eldMaxMs: histogram.max / 1e6,

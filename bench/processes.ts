@@ -178,7 +178,8 @@ export async function startBaseline (ws: Workspace, ports: FakePorts, execArgv: 
     PORT: String(port),
     ...(ws.k8s !== null && ports.kubernetes !== null ? { BENCH_K8S_URL: `https://127.0.0.1:${ports.kubernetes}`, BENCH_K8S_CA_FILE: ws.k8s.caFile, BENCH_K8S_TOKEN: ws.k8s.token } : {})
   }
-  const { child, logFile } = spawnChild('baseline', join(ROOT, 'bench', 'baseline.ts'), { env, cwd: ws.dir, logDir: ws.dir, execArgv })
+  // The same Node flags as the gateway: the comparison is about the controls, not V8 tuning.
+  const { child, logFile } = spawnChild('baseline', join(ROOT, 'bench', 'baseline.ts'), { env, cwd: ws.dir, logDir: ws.dir, execArgv: [...startFlags(), ...execArgv] })
   const url = `http://127.0.0.1:${port}`
   await waitForHttp(`${url}/nothing-here`, child, logFile)
   return wrap('baseline', child, logFile, url)
@@ -189,6 +190,20 @@ export interface GatewayOptions {
   /** Overrides (e.g. RATE_LIMIT_PER_KEY for the rate-limit scenario). */
   env?: NodeJS.ProcessEnv
   execArgv?: string[]
+}
+
+/**
+ * The Node flags production starts with: those of `npm start` (package.json), between `node` and
+ * `server.ts`, so the bench measures the gateway as it is run. The Dockerfile's CMD carries the same
+ * flags (test/foundation/start-flags.test.ts).
+ */
+export function startFlags (): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
+  const words = pkg.scripts.start.split(/\s+/)
+  const first = words.indexOf('node')
+  const last = words.indexOf('server.ts')
+  if (first < 0 || last < first) throw new Error(`package.json: unexpected start script: ${pkg.scripts.start}`)
+  return words.slice(first + 1, last)
 }
 
 // Budgets far above anything a run sends, so the limiters do all their work but never refuse.
@@ -222,7 +237,8 @@ export async function startGateway (ws: Workspace, ports: FakePorts, options: Ga
     ...options.env
   }
   // cwd is the temp dir: server.ts reads `.env` from its cwd, and a developer's .env must not leak in.
-  const { child, logFile } = spawnChild(options.name, join(ROOT, 'bench', 'gateway.ts'), { env, cwd: ws.dir, logDir: ws.dir, execArgv: options.execArgv })
+  const execArgv = [...startFlags(), ...(options.execArgv ?? [])]
+  const { child, logFile } = spawnChild(options.name, join(ROOT, 'bench', 'gateway.ts'), { env, cwd: ws.dir, logDir: ws.dir, execArgv })
   const url = `http://127.0.0.1:${port}`
   await waitForHttp(`${url}/healthz`, child, logFile)
   return wrap(options.name, child, logFile, url)

@@ -1,6 +1,7 @@
 // `npm run bench`: autocannon scenarios against the gateway (every control on) and the bare forwarder, alternated, medians.
 // Flags: --quick, --json, --only=a,b, --rounds=N, --duration=S, --warmup=S, --connections=N, --soak-seconds=S, --no-soak,
-// --no-baseline, --cpu-prof=DIR (profiles the gateway child; see bench/profile-summary.ts).
+// --no-baseline, --cpu-prof=DIR (profiles the gateway child; see bench/profile-summary.ts), --node-flags='…' (extra Node
+// flags for the gateway child, after those of `npm start`, for experiments).
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
 import { request } from 'undici'
@@ -23,7 +24,8 @@ const { values: flags } = parseArgs({
     'soak-seconds': { type: 'string' },
     'no-soak': { type: 'boolean', default: false },
     'no-baseline': { type: 'boolean', default: false },
-    'cpu-prof': { type: 'string' }
+    'cpu-prof': { type: 'string' },
+    'node-flags': { type: 'string' }
   },
   strict: true
 })
@@ -116,7 +118,7 @@ async function rateLimitScenario (gateway: Child, apiKey: string): Promise<{ bud
   return { budget: RATE_LIMIT_BUDGET, sent: RATE_LIMIT_SENT, first429, statuses, errors }
 }
 
-interface SoakSample { t: number, rssMb: number, heapMb: number, eldP50Ms: number, eldP99Ms: number, eldMaxMs: number, reqPerSec: number }
+interface SoakSample { t: number, rssMb: number, heapMb: number, heapTotalMb: number, externalMb: number, eldP50Ms: number, eldP99Ms: number, eldMaxMs: number, reqPerSec: number }
 
 async function soak (gateway: Child, apiKey: string, seconds: number): Promise<{ samples: SoakSample[], errors: number, rssDriftPct: number, warmupS: number, flat: boolean }> {
   const samples: SoakSample[] = []
@@ -137,6 +139,8 @@ async function soak (gateway: Child, apiKey: string, seconds: number): Promise<{
       t: Math.round((now - started) / 1000),
       rssMb: probe.rssBytes / 2 ** 20,
       heapMb: probe.heapUsedBytes / 2 ** 20,
+      heapTotalMb: probe.heapTotalBytes / 2 ** 20,
+      externalMb: probe.externalBytes / 2 ** 20,
       eldP50Ms: probe.eldP50Ms,
       eldP99Ms: probe.eldP99Ms,
       eldMaxMs: probe.eldMaxMs,
@@ -185,7 +189,8 @@ async function main (): Promise<void> {
     const skipped = scenarios.filter((s) => !active.includes(s)).map((s) => s.name)
 
     const profileDir = flags['cpu-prof'] === undefined ? undefined : resolve(flags['cpu-prof'])
-    const gateway = await startGateway(ws, fakes.ports, { name: 'gateway', execArgv: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] })
+    const extraFlags = flags['node-flags'] === undefined ? [] : flags['node-flags'].split(' ').filter((f) => f !== '')
+    const gateway = await startGateway(ws, fakes.ports, { name: 'gateway', execArgv: [...extraFlags, ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`])] })
     children.push(gateway)
     const baseline = flags['no-baseline'] ? null : await startBaseline(ws, fakes.ports)
     if (baseline !== null) children.push(baseline)
@@ -269,8 +274,8 @@ async function main (): Promise<void> {
       if (skipped.length > 0) lines.push('', `skipped: ${skipped.join(', ')} (no HTTPS fake: openssl unavailable)`)
       if (soakResult !== null) {
         lines.push('', `soak ${SOAK_S}s (mixed openai/anthropic/webhook/repos, ${CONNECTIONS} connections): errors ${soakResult.errors}, RSS drift after ${soakResult.warmupS}s warm-up ${fmt(soakResult.rssDriftPct, 1)}% (${soakResult.flat ? 'flat' : 'NOT flat'} at ±10%)`, '',
-          '| t s | RSS MB | heap MB | ELD p50 ms | ELD p99 ms | ELD max ms | req/s |', '|---:|---:|---:|---:|---:|---:|---:|',
-          ...soakResult.samples.map((s) => `| ${s.t} | ${fmt(s.rssMb, 1)} | ${fmt(s.heapMb, 1)} | ${fmt(s.eldP50Ms, 1)} | ${fmt(s.eldP99Ms, 1)} | ${fmt(s.eldMaxMs, 1)} | ${fmt(s.reqPerSec)} |`))
+          '| t s | RSS MB | heap used MB | heap total MB | external MB | ELD p50 ms | ELD p99 ms | ELD max ms | req/s |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+          ...soakResult.samples.map((s) => `| ${s.t} | ${fmt(s.rssMb, 1)} | ${fmt(s.heapMb, 1)} | ${fmt(s.heapTotalMb, 1)} | ${fmt(s.externalMb, 1)} | ${fmt(s.eldP50Ms, 1)} | ${fmt(s.eldP99Ms, 1)} | ${fmt(s.eldMaxMs, 1)} | ${fmt(s.reqPerSec)} |`))
       }
       process.stdout.write(lines.join('\n') + '\n')
     }
