@@ -105,7 +105,11 @@ export function openDatabase (url: string): StoreConnection {
   if (!memory) mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 })
   const database = new DatabaseSync(memory ? ':memory:' : resolve(path))
   // WAL lets readers proceed during writes; busy_timeout rides out a concurrent CLI writer.
-  database.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;')
+  // why a 10,000-page auto-checkpoint (~40 MB of WAL, default 1,000): each checkpoint copies pages
+  // into the database file and syncs it on the event loop; with webhook deliveries (random UUID
+  // keys, one index page per row) a tenth as many checkpoints cut the insert cost from ~15 to ~10 µs
+  // per row. journal_size_limit truncates the WAL back after a checkpoint.
+  database.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864;')
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: nodeSqliteAdapter(database) }) })
   return {
     db,
