@@ -6,19 +6,21 @@
 // limit, but no signature check, no JSON parse, no payload schema, no replay claim and no write.
 // The gap between the two routes is what verification, deduplication and persistence cost.
 // It is never registered by server.ts: an unverified webhook route has no place in production.
-import { Type } from 'typebox'
-import { startServer } from '../server.ts'
-import { WEBHOOK_BODY_LIMIT_BYTES } from '../plugins/raw-body-hmac.ts'
 
 export const UNVERIFIED_WEBHOOK_PATH = '/bench/unverified-webhook'
 
 if (import.meta.main) {
+  // Imported here, not at the top: bench/scenarios.ts reads the path above, and the bench runner
+  // must not load the whole gateway for it.
+  const { startServer } = await import('../server.ts')
+  const { WEBHOOK_BODY_LIMIT_BYTES } = await import('../plugins/raw-body-hmac.ts')
+  const { WebhookAcceptedSchema } = await import('../schemas/github.ts')
   await startServer(async (app) => {
     await app.register(async (scope) => {
       scope.useRawJsonBody(scope)
       scope.post(UNVERIFIED_WEBHOOK_PATH, {
         bodyLimit: WEBHOOK_BODY_LIMIT_BYTES,
-        schema: { response: { 202: Type.Object({ accepted: Type.Literal(true) }) } }
+        schema: { response: { 202: WebhookAcceptedSchema } }
       }, async (_request, reply) => {
         reply.code(202)
         return { accepted: true as const }
