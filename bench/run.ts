@@ -238,11 +238,15 @@ async function main (): Promise<void> {
     const pairedWith = (mine: Run[], other: Run['target']) => mine
       .map((g) => ({ g, b: runs.find((r) => r.scenario === g.scenario && r.target === other && r.round === g.round) }))
       .filter((p): p is { g: Run, b: Run } => p.b !== undefined)
+    // Medians of the per-round ratios (req/s, p99 with the other's p99 floored at 1 ms); NaN without pairs.
+    const pairRatios = (pairs: Array<{ g: Run, b: Run }>) => pairs.length === 0
+      ? { reqPerSec: Number.NaN, p99: Number.NaN }
+      : { reqPerSec: median(pairs.map((p) => p.g.reqPerSec / p.b.reqPerSec)), p99: median(pairs.map((p) => p.g.p99 / Math.max(1, p.b.p99))) }
     const rows = active.flatMap((scenario) => (['baseline', 'reference', 'gateway'] as const).map((target) => {
       const mine = runs.filter((r) => r.scenario === scenario.name && r.target === target)
       if (mine.length === 0) return null
-      const perRound = target === 'baseline' ? [] : pairedWith(mine, 'baseline')
-      const perRoundRef = target === 'gateway' ? pairedWith(mine, 'reference') : []
+      const vsBaseline = pairRatios(target === 'baseline' ? [] : pairedWith(mine, 'baseline'))
+      const vsReference = pairRatios(target === 'gateway' ? pairedWith(mine, 'reference') : [])
       return {
         scenario: scenario.name,
         target: target === 'reference' ? `gateway, ${scenario.reference!.label}` : target,
@@ -251,11 +255,11 @@ async function main (): Promise<void> {
         p99: median(mine.map((r) => r.p99)),
         errors: mine.reduce((sum, r) => sum + r.errors, 0),
         cpuUsPerReq: median(mine.map((r) => r.cpuUsPerReq)),
-        ratio: perRound.length > 0 ? median(perRound.map((p) => p.g.reqPerSec / p.b.reqPerSec)) : Number.NaN,
-        p99Ratio: perRound.length > 0 ? median(perRound.map((p) => p.g.p99 / Math.max(1, p.b.p99))) : Number.NaN,
+        ratio: vsBaseline.reqPerSec,
+        p99Ratio: vsBaseline.p99,
         /** Against the scenario's in-gateway reference route, per round (NaN when it has none). */
-        refRatio: perRoundRef.length > 0 ? median(perRoundRef.map((p) => p.g.reqPerSec / p.b.reqPerSec)) : Number.NaN,
-        refP99Ratio: perRoundRef.length > 0 ? median(perRoundRef.map((p) => p.g.p99 / Math.max(1, p.b.p99))) : Number.NaN
+        refRatio: vsReference.reqPerSec,
+        refP99Ratio: vsReference.p99
       }
     }).filter((row) => row !== null))
 

@@ -16,11 +16,10 @@ export function createWebhookEvents (db: Kysely<Database>) {
   // WAL write with SQLite) per batch instead of per delivery. ON CONFLICT DO NOTHING RETURNING names
   // the rows that were new, so each caller still learns, after the commit, whether its own delivery
   // was fresh; nothing is acknowledged before it is stored.
-  let pending: Pending[] = []
+  const pending: Pending[] = []
   const flush = async () => {
-    const batch = pending.length > MAX_BATCH ? pending.splice(0, MAX_BATCH) : pending
-    if (batch === pending) pending = []
-    else setImmediate(() => { void flush() })
+    const batch = pending.splice(0, MAX_BATCH)
+    if (pending.length > 0) setImmediate(() => { void flush() })
     try {
       const inserted = await db.insertInto('webhook_events').values(batch.map(({ event }) => ({
         delivery_id: event.deliveryId,

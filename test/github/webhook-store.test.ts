@@ -31,7 +31,7 @@ async function suite (t: TestContext, url: string): Promise<void> {
     events.recordOnce(delivery(seen))
   ])
   assert.deepEqual(results.slice(0, 300), fresh.map(() => true))
-  assert.deepEqual(results.slice(300, 305).filter(Boolean).length, 1, 'one of five parallel duplicates is new')
+  assert.equal(results.slice(300, 305).filter(Boolean).length, 1, 'one of five parallel duplicates is new')
   assert.equal(results[305], false, 'a delivery recorded in an earlier batch is a replay')
 
   const page = await events.list(500)
